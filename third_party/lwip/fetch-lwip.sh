@@ -1,0 +1,153 @@
+#!/bin/sh
+# fetch-lwip.sh - get lwIP 2.1.3 from Debian's source package `lwip`, verify it, unpack it.
+#
+# tunstack builds lwIP from source with its own lwipopts.h, so it needs lwIP's source tree,
+# never the distribution's prebuilt liblwip. The source comes from Debian's archive through
+# `apt-get source --download-only`, using a private, temporary apt configuration derived from
+# the system's `deb` entries: the system's own apt configuration and package lists are never
+# changed. The upstream tarball is checked against the SHA-256 committed in lwip.sha256 before
+# anything is unpacked. CMake runs this script at configure time (third_party/lwip/CMakeLists.txt).
+#
+# Usage: fetch-lwip.sh --dest DIR [--cache DIR]
+#   --dest DIR   unpack the lwIP tree here (DIR/src/include/lwip/...); replaced if stale
+#   --cache DIR  keep the verified tarball here, so other build trees skip the download
+#   --print-sources  print the derived deb-src entries and exit (for tests and curious users)
+# Environment: LWIP_TARBALL=/path/to/lwip_2.1.3+dfsg1.orig.tar.xz uses a local copy (still verified);
+#              APT_ETC=DIR reads the system's entries from DIR instead of /etc/apt (tests).
+set -eu
+
+PACKAGE=lwip
+VERSION=2.1.3+dfsg1-2
+TARBALL=lwip_2.1.3+dfsg1.orig.tar.xz
+HERE=$(cd "$(dirname "$0")" && pwd)
+SHA256=$(awk -v f="$TARBALL" '$2 == f { print $1 }' "$HERE/lwip.sha256")
+
+die() { echo "fetch-lwip: error: $*" >&2; exit 1; }
+say() { echo "fetch-lwip: $*" >&2; }
+
+sha_of() { sha256sum "$1" | awk '{ print $1 }'; }
+
+# The sources.list entries of this system, turned into deb-src entries in $1 (a private
+# SourceList file) and $2 (a private SourceParts directory). apt reads sources.list,
+# sources.list.d/*.list (one-line format) and sources.list.d/*.sources (deb822 format);
+# other files in sources.list.d are ignored by apt, and so here.
+derive_sources() {
+  list=$1 parts=$2
+  : >"$list"
+  for f in "$APT_ETC/sources.list" "$APT_ETC"/sources.list.d/*.list; do
+    [ -f "$f" ] || continue
+    # "deb [options] uri suite components" -> "deb-src [options] uri suite components"
+    sed -n 's/^[[:space:]]*deb[[:space:]]\{1,\}/deb-src /p' "$f" >>"$list"
+  done
+  for f in "$APT_ETC"/sources.list.d/*.sources; do
+    [ -f "$f" ] || continue
+    # One stanza per paragraph: keep enabled stanzas whose Types include "deb", as deb-src.
+    awk '
+      function flush() {
+        if (n > 0 && has_deb && !disabled) {
+          for (i = 1; i <= n; i++) print lines[i]
+          print ""
+        }
+        n = 0; has_deb = 0; disabled = 0
+      }
+      /^[[:space:]]*$/ { flush(); next }
+      /^#/ { next }
+      /^Types:/ {
+        for (i = 2; i <= NF; i++) if ($i == "deb") has_deb = 1
+        lines[++n] = "Types: deb-src"; next
+      }
+      /^Enabled:[[:space:]]*[Nn]o/ { disabled = 1 }
+      { lines[++n] = $0 }
+      END { flush() }
+    ' "$f" >"$parts/$(basename "$f")"
+  done
+}
+
+download_with_apt() {
+  out=$1
+  command -v apt-get >/dev/null 2>&1 ||
+    die "apt-get not found: lwIP's source comes from Debian's archive. On a system without apt, unpack lwIP 2.1.3 yourself and configure with -DLWIP_SOURCE_DIR=/path/to/lwip-2.1.3"
+  work=$(mktemp -d "${TMPDIR:-/tmp}/fetch-lwip.XXXXXX")
+  trap 'rm -rf "$work"' EXIT
+  mkdir -p "$work/parts" "$work/lists/partial" "$work/cache/archives/partial" "$work/download"
+  derive_sources "$work/sources.list" "$work/parts"
+  if [ ! -s "$work/sources.list" ] && [ -z "$(find "$work/parts" -type f -size +0c)" ]; then
+    die "found no 'deb' entries in $APT_ETC/sources.list or $APT_ETC/sources.list.d/ to derive deb-src entries from"
+  fi
+  # apt drops privileges to _apt when run as root; let it write into our private folders.
+  if [ "$(id -u)" = 0 ] && id _apt >/dev/null 2>&1; then
+    chmod 755 "$work"
+    chown -R _apt "$work/lists" "$work/cache" "$work/download" 2>/dev/null || true
+  fi
+  set -- -o "Dir::Etc::SourceList=$work/sources.list" -o "Dir::Etc::SourceParts=$work/parts" \
+         -o "Dir::State::Lists=$work/lists" -o "Dir::Cache=$work/cache" \
+         -o "Dir::Cache::pkgcache=" -o "Dir::Cache::srcpkgcache=" -o "Acquire::Languages=none"
+  say "downloading Debian source package $PACKAGE $VERSION (private apt lists in $work; system apt configuration untouched)"
+  # A third-party repository without deb-src may fail to update; that is fine as long as the
+  # Debian archive answered, which the `apt-get source` below proves.
+  apt-get -q "$@" update >"$work/update.log" 2>&1 || true
+  if ! (cd "$work/download" && apt-get -q "$@" source --download-only "$PACKAGE=$VERSION") >"$work/source.log" 2>&1; then
+    cat "$work/update.log" "$work/source.log" >&2
+    die "could not download source package $PACKAGE=$VERSION. It is in Debian 12 (bookworm); check that the Debian archive is reachable, or configure with -DLWIP_SOURCE_DIR=/path/to/lwip-2.1.3"
+  fi
+  [ -f "$work/download/$TARBALL" ] || die "apt-get source did not produce $TARBALL"
+  mv "$work/download/$TARBALL" "$out"
+}
+
+APT_ETC=${APT_ETC:-/etc/apt}
+dest= cache= print_sources=
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --dest) [ $# -ge 2 ] || die "--dest needs a directory"; dest=$2; shift 2 ;;
+    --cache) [ $# -ge 2 ] || die "--cache needs a directory"; cache=$2; shift 2 ;;
+    --print-sources) print_sources=1; shift ;;
+    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) die "unknown argument '$1' (see --help)" ;;
+  esac
+done
+if [ -n "$print_sources" ]; then
+  tmp=$(mktemp -d "${TMPDIR:-/tmp}/fetch-lwip.XXXXXX")
+  trap 'rm -rf "$tmp"' EXIT
+  derive_sources "$tmp/sources.list" "$tmp"
+  cat "$tmp/sources.list"
+  for f in "$tmp"/*.sources; do [ -f "$f" ] && { echo "# $(basename "$f")"; cat "$f"; }; done
+  exit 0
+fi
+[ -n "$dest" ] || die "--dest DIR is required (see --help)"
+[ -n "$SHA256" ] || die "no SHA-256 for $TARBALL in $HERE/lwip.sha256"
+
+stamp="$dest/.tunstack-fetched"
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$SHA256" ] && [ -f "$dest/src/Filelists.cmake" ]; then
+  exit 0   # already unpacked from the verified tarball
+fi
+
+
+# 1. Find a verified tarball: LWIP_TARBALL, the cache, or a fresh download.
+tarball=
+if [ -n "${LWIP_TARBALL:-}" ]; then
+  [ -f "$LWIP_TARBALL" ] || die "LWIP_TARBALL=$LWIP_TARBALL does not exist"
+  tarball=$LWIP_TARBALL
+elif [ -n "$cache" ] && [ -f "$cache/$TARBALL" ] && [ "$(sha_of "$cache/$TARBALL")" = "$SHA256" ]; then
+  tarball="$cache/$TARBALL"
+else
+  store=${cache:-$dest.download}
+  mkdir -p "$store"
+  download_with_apt "$store/$TARBALL.part"
+  mv "$store/$TARBALL.part" "$store/$TARBALL"
+  tarball="$store/$TARBALL"
+fi
+
+got=$(sha_of "$tarball")
+if [ "$got" != "$SHA256" ]; then
+  [ -n "${LWIP_TARBALL:-}" ] || rm -f "$tarball"
+  die "SHA-256 mismatch for $tarball: expected $SHA256, got $got. Refusing to build from it."
+fi
+
+# 2. Unpack it into a fresh directory, then move it into place.
+rm -rf "$dest" "$dest.unpack"
+mkdir -p "$dest.unpack"
+tar -xJf "$tarball" -C "$dest.unpack" --strip-components=1
+[ -f "$dest.unpack/src/Filelists.cmake" ] || die "$TARBALL does not contain src/Filelists.cmake"
+mv "$dest.unpack" "$dest"
+echo "$SHA256" >"$stamp"
+say "lwIP 2.1.3 source verified (sha256 $SHA256) and unpacked into $dest"
