@@ -1,0 +1,134 @@
+// stack.hpp - tunstack::stack: lwIP running on an asio::io_context. It owns lwIP's state and
+// timers, attaches links (TUN devices, in-memory links) as interfaces, and is the executor on
+// which every socket of tunstack's API runs. No lwIP type appears here.
+#ifndef TUNSTACK_STACK_HPP
+#define TUNSTACK_STACK_HPP
+
+#include "tunstack/log.hpp"
+#include "tunstack/stats.hpp"
+
+#include <asio/io_context.hpp>
+#include <asio/ip/network_v4.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <system_error>
+
+namespace tunstack {
+
+namespace netif {
+class link;
+}
+namespace detail {
+class stack_impl;
+}
+
+/// Where lwIP's clock comes from.
+enum class clock_kind {
+  /// std::chrono::steady_clock; lwIP's timers run on an asio::steady_timer.
+  steady,
+  /// A clock that only stack::advance_time() moves: timers run inside advance_time(), so tests
+  /// and simulations control time exactly (retransmissions, TIME-WAIT) without waiting.
+  manual,
+};
+
+/// Options for a stack; every field has a default.
+struct stack_options {
+  /// The clock behind lwIP's sys_now(). Default: clock_kind::steady.
+  clock_kind clock = clock_kind::steady;
+  /// Seed for lwIP's random numbers (ephemeral ports, the secret behind initial sequence
+  /// numbers). The same seed with the manual clock reproduces a run. Default: random.
+  std::optional<std::uint64_t> seed;
+  /// Receives the stack's log lines. Default: none (silent).
+  log_sink log;
+  /// The most verbose level handed to @ref log; lines above it are not even formatted.
+  /// Default: log_level::info.
+  log_level log_max = log_level::info;
+  /// Packets read from one link per wake-up before other work gets a turn. Default: 64.
+  std::size_t rx_batch = 64;
+};
+
+/// How the stack uses one link.
+struct interface_config {
+  /// The stack's IPv4 address and prefix on this link, e.g. 10.0.3.50/24. The first interface
+  /// with an address is also the default route. Default: none.
+  std::optional<asio::ip::network_v4> ipv4;
+  /// Called on the stack's thread when the link fails for good (e.g. the TUN device was
+  /// deleted); the interface is down from then on. Default: the failure is only logged.
+  std::function<void(std::error_code)> on_link_failure;
+};
+
+/// Identifies one interface of a stack.
+struct interface_id {
+  std::size_t value = 0;
+  friend bool operator==(interface_id, interface_id) = default;
+};
+
+/// lwIP, running on one asio::io_context.
+///
+/// lwIP is a process-wide singleton, so there is at most one stack per process at a time; a
+/// second one throws std::logic_error. Destroy a stack and another may be created.
+///
+/// @par Thread safety
+/// Every member function, and every lwIP call the stack makes, runs on the thread that runs
+/// the io_context (or, before it runs, on the thread that created the stack). Other threads
+/// post to get_executor(). Debug builds abort with a message when lwIP is entered from another
+/// thread.
+///
+/// @code
+/// asio::io_context io;
+/// tunstack::stack st{io};
+/// tunstack::tun_device tun{io, {.name = "tun0"}};
+/// tun.configure_kernel_side({.ipv4 = asio::ip::make_network_v4("10.0.3.1/24")});
+/// st.add_interface(tun, {.ipv4 = asio::ip::make_network_v4("10.0.3.50/24")});
+/// io.run();  // answers `ping 10.0.3.50`
+/// @endcode
+class stack {
+ public:
+  using executor_type = asio::io_context::executor_type;
+
+  /// Initialises lwIP and starts its timers.
+  /// @throws std::logic_error if another stack exists in this process.
+  explicit stack(asio::io_context& io, stack_options options = {});
+  /// Removes every interface, frees every lwIP connection and stops the timers. Destroy
+  /// sockets first; links must outlive the stack or be removed before they are destroyed.
+  ~stack();
+  stack(const stack&) = delete;
+  stack& operator=(const stack&) = delete;
+
+  executor_type get_executor() const noexcept;
+  /// True on the thread allowed to call into the stack.
+  bool running_in_this_thread() const noexcept;
+
+  /// Attaches @p link as a network interface and starts reading packets from it. The link must
+  /// stay alive until remove_interface() or the stack's destruction.
+  /// @throws std::invalid_argument for a link whose MTU is below 68 bytes.
+  interface_id add_interface(netif::link& link, const interface_config& config);
+  /// Detaches an interface: no more packets are read from or written to its link.
+  void remove_interface(interface_id id);
+
+  /// A snapshot of the stack's counters.
+  stack_stats stats() const;
+
+  /// lwIP's current time (milliseconds since the stack started; wraps after 49.7 days).
+  std::chrono::milliseconds now() const;
+  /// Time until lwIP's next timer is due, or nullopt if none is pending.
+  std::optional<std::chrono::milliseconds> next_timer() const;
+  /// Moves the manual clock forward by @p d, running every timer when it falls due.
+  /// @throws std::logic_error unless the stack uses clock_kind::manual.
+  void advance_time(std::chrono::milliseconds d);
+
+  /// For tunstack's own socket types; not part of the application API.
+  detail::stack_impl& impl() const noexcept { return *impl_; }
+
+ private:
+  std::shared_ptr<detail::stack_impl> impl_;
+};
+
+}  // namespace tunstack
+
+#endif  // TUNSTACK_STACK_HPP

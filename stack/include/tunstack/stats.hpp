@@ -1,0 +1,80 @@
+// stats.hpp - counters the stack keeps: per interface (packets and bytes in and out, drops by
+// reason) and per protocol (lwIP's own counters, copied out so no lwIP type is public).
+#ifndef TUNSTACK_STATS_HPP
+#define TUNSTACK_STATS_HPP
+
+#include <asio/ip/network_v4.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tunstack {
+
+/// Packets through one interface's link, counted by the stack's link adapter.
+struct link_counters {
+  std::uint64_t rx_packets = 0;  ///< packets read from the link and handed to IP
+  std::uint64_t rx_bytes = 0;
+  std::uint64_t tx_packets = 0;  ///< packets written to the link
+  std::uint64_t tx_bytes = 0;
+  std::uint64_t rx_dropped_runt = 0;       ///< shorter than an IP header (or empty)
+  std::uint64_t rx_dropped_oversize = 0;   ///< larger than the MTU
+  std::uint64_t rx_dropped_no_memory = 0;  ///< no buffer for the packet
+  std::uint64_t tx_dropped_queue_full = 0; ///< the device's queue was full (EAGAIN)
+  std::uint64_t tx_errors = 0;             ///< other write failures
+  std::uint64_t rx_batches = 0;            ///< wake-ups that read at least one packet
+};
+
+/// One protocol's counters, as lwIP keeps them (struct stats_proto).
+struct protocol_counters {
+  std::uint64_t xmit = 0;      ///< transmitted
+  std::uint64_t recv = 0;      ///< received
+  std::uint64_t fw = 0;        ///< forwarded
+  std::uint64_t drop = 0;      ///< dropped, for any reason below
+  std::uint64_t chkerr = 0;    ///< bad checksum
+  std::uint64_t lenerr = 0;    ///< bad length
+  std::uint64_t memerr = 0;    ///< out of memory
+  std::uint64_t rterr = 0;     ///< no route
+  std::uint64_t proterr = 0;   ///< protocol error (e.g. unknown protocol or type)
+  std::uint64_t opterr = 0;    ///< bad options
+  std::uint64_t err = 0;       ///< other errors (e.g. bad IP version)
+};
+
+/// lwIP's memory: heap and per-pool use.
+struct memory_stats {
+  struct pool {
+    std::string name;
+    std::uint64_t used = 0;  ///< elements in use now
+    std::uint64_t max = 0;   ///< most ever in use at once
+    std::uint64_t err = 0;   ///< failed allocations
+  };
+  std::uint64_t heap_used = 0;
+  std::uint64_t heap_max = 0;
+  std::uint64_t heap_err = 0;
+  std::vector<pool> pools;
+};
+
+/// One interface: its identity and its link counters.
+struct interface_stats {
+  std::string name;  ///< the link's name, e.g. "tun0"
+  std::size_t mtu = 0;
+  std::optional<asio::ip::network_v4> ipv4;
+  bool up = false;   ///< false after the link failed
+  link_counters link;
+};
+
+/// A snapshot of everything the stack counts.
+struct stack_stats {
+  std::chrono::milliseconds uptime{0};
+  std::vector<interface_stats> interfaces;
+  protocol_counters ip4, ip4_frag, icmp4, ip6, ip6_frag, icmp6, nd6, udp, tcp;
+  memory_stats memory;
+  std::uint64_t timer_runs = 0;  ///< times lwIP's due timers were run
+};
+
+}  // namespace tunstack
+
+#endif  // TUNSTACK_STATS_HPP

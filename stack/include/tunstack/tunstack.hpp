@@ -1,0 +1,13 @@
+// tunstack.hpp - everything in tunstack's public API, in one include.
+#ifndef TUNSTACK_TUNSTACK_HPP
+#define TUNSTACK_TUNSTACK_HPP
+
+#include "tunstack/log.hpp"
+#include "tunstack/netif/link.hpp"
+#include "tunstack/netif/memory_link.hpp"
+#include "tunstack/netif/tun_device.hpp"
+#include "tunstack/stack.hpp"
+#include "tunstack/stats.hpp"
+#include "tunstack/version.hpp"
+
+#endif  // TUNSTACK_TUNSTACK_HPP

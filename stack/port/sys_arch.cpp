@@ -1,0 +1,135 @@
+// sys_arch.cpp - the functions lwIP's port must provide under NO_SYS=1 (sys_now, diagnostics,
+// assertions, random numbers, the ISN hook), each forwarding to the hooks the running
+// tunstack::stack installed (tunstack_port.h). Built into the lwIP library itself, so lwIP
+// links on its own; this is the only file below stack/src that lwIP calls into.
+#include "tunstack_port.h"
+
+#include "lwip/arch.h"
+#include "lwip/ip_addr.h"
+#include "lwip/sys.h"
+
+#include <array>
+#include <chrono>
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <string>
+
+namespace {
+
+tunstack::port::hooks g_hooks;
+
+std::mt19937_64& rng() {
+  static std::mt19937_64 engine{std::random_device{}()};
+  return engine;
+}
+
+// Secret for RFC 6528 ISNs; drawn from rng() at seed time so a fixed seed reproduces it.
+std::array<std::uint64_t, 2>& isn_secret() {
+  static std::array<std::uint64_t, 2> secret{rng()(), rng()()};
+  return secret;
+}
+
+std::uint32_t steady_ms() {
+  static const auto start = std::chrono::steady_clock::now();
+  return static_cast<std::uint32_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start)
+          .count());
+}
+
+// splitmix64's finaliser: a fast, well-mixing 64-bit permutation. Keyed by the secret below it
+// makes ISN offsets unpredictable to an off-path attacker; it is not a cryptographic MAC.
+std::uint64_t mix(std::uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+std::uint64_t hash_address(std::uint64_t h, const ip_addr_t* addr) {
+  if (addr == nullptr) return mix(h);
+  if (IP_IS_V6(addr)) {
+    for (u32_t word : ip_2_ip6(addr)->addr) h = mix(h ^ word);
+    return h;
+  }
+  return mix(h ^ ip4_addr_get_u32(ip_2_ip4(addr)));
+}
+
+std::string g_diag_line;  // lwIP debug output arrives in fragments; emit whole lines
+
+}  // namespace
+
+namespace tunstack::port {
+
+void install(const hooks& h) noexcept { g_hooks = h; }
+void uninstall() noexcept { g_hooks = hooks{}; }
+
+void seed_random(std::uint64_t seed) noexcept {
+  rng().seed(seed);
+  isn_secret() = {rng()(), rng()()};
+}
+
+}  // namespace tunstack::port
+
+extern "C" {
+
+u32_t sys_now(void) {
+  if (g_hooks.now_ms != nullptr) return g_hooks.now_ms(g_hooks.context);
+  return steady_ms();
+}
+
+void tunstack_port_assert_core_locked(void) {
+  if (g_hooks.on_stack_thread != nullptr && !g_hooks.on_stack_thread(g_hooks.context)) {
+    std::fputs(
+        "tunstack: lwIP was called from a thread that does not run the stack's io_context.\n"
+        "  Every lwIP call must happen on the stack's thread: post work to stack.get_executor()\n"
+        "  or use the blocking facade from other threads.\n",
+        stderr);
+    std::abort();
+  }
+}
+
+void tunstack_port_assert_failed(const char* message, const char* file, int line) {
+  std::fprintf(stderr, "tunstack: lwIP assertion failed: %s (%s:%d)\n", message, file, line);
+  std::abort();
+}
+
+void tunstack_port_diag(const char* format, ...) {
+  std::array<char, 512> buffer{};
+  va_list args;
+  va_start(args, format);
+  std::vsnprintf(buffer.data(), buffer.size(), format, args);
+  va_end(args);
+  g_diag_line += buffer.data();
+  std::size_t newline;
+  while ((newline = g_diag_line.find('\n')) != std::string::npos) {
+    const std::string line = g_diag_line.substr(0, newline);
+    g_diag_line.erase(0, newline + 1);
+    if (g_hooks.diag != nullptr) {
+      g_hooks.diag(g_hooks.context, line.c_str());
+    } else {
+      std::fprintf(stderr, "lwip: %s\n", line.c_str());
+    }
+  }
+}
+
+uint32_t tunstack_port_rand(void) { return static_cast<uint32_t>(rng()()); }
+
+u32_t tunstack_port_tcp_isn(const ip_addr_t* local_ip, u16_t local_port, const ip_addr_t* remote_ip,
+                            u16_t remote_port) {
+  // RFC 6528 section 3: ISN = M + F(localip, localport, remoteip, remoteport, secretkey), where
+  // M is a timer that ticks every 4 microseconds. sys_now() has millisecond resolution, so M
+  // advances 250 ticks per millisecond; it follows the stack's clock, which keeps simulated
+  // runs reproducible.
+  const auto& secret = isn_secret();
+  std::uint64_t h = mix(secret[0]);
+  h = hash_address(h, local_ip);
+  h = hash_address(h, remote_ip);
+  h = mix(h ^ (static_cast<std::uint64_t>(local_port) << 16 | remote_port) ^ secret[1]);
+  const auto m = static_cast<std::uint32_t>(sys_now()) * 250U;
+  return static_cast<u32_t>(m + static_cast<std::uint32_t>(h));
+}
+
+}  // extern "C"

@@ -1,0 +1,33 @@
+/*
+ * tunstack_port.h - the C++ side of tunstack's lwIP port: how tunstack::stack supplies lwIP's
+ * clock (sys_now), the on-stack-thread check behind LWIP_ASSERT_CORE_LOCKED, lwIP's debug
+ * output and its random numbers. Private to the stack library; never in a public header.
+ */
+#ifndef TUNSTACK_PORT_H
+#define TUNSTACK_PORT_H
+
+#include <cstdint>
+
+namespace tunstack::port {
+
+/// What the running stack answers for lwIP. Every function is called on the stack's thread.
+struct hooks {
+  /// lwIP's millisecond clock (sys_now). Wraps at 2^32 as lwIP expects.
+  std::uint32_t (*now_ms)(void* context) = nullptr;
+  /// True when the caller may touch lwIP now (LWIP_ASSERT_CORE_LOCKED, debug builds).
+  bool (*on_stack_thread)(void* context) = nullptr;
+  /// One line of lwIP debug output (without the newline).
+  void (*diag)(void* context, const char* line) = nullptr;
+  void* context = nullptr;
+};
+
+/// Installs the hooks of the stack that is being created; uninstall() when it is destroyed.
+void install(const hooks& h) noexcept;
+void uninstall() noexcept;
+
+/// Seeds lwIP's random numbers (ports, ISN secret). The same seed gives the same sequence.
+void seed_random(std::uint64_t seed) noexcept;
+
+}  // namespace tunstack::port
+
+#endif  // TUNSTACK_PORT_H

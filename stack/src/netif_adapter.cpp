@@ -1,0 +1,272 @@
+// netif_adapter.cpp - the one place where a netif::link meets lwIP's struct netif.
+//
+// Inbound: when the link is readable, drain it in a bounded batch, reading each packet
+// straight into a pbuf chain (no intermediate copy), and hand it to lwIP (netif->input, i.e.
+// ip_input, which picks IPv4 or IPv6 by the version nibble). Outbound: lwIP calls
+// output/output_ip6 with a pbuf chain, which is written to the link as one packet (a gather
+// write). The loop never blocks: a full device queue drops the packet and counts it, as a NIC
+// would. After each batch the stack re-arms lwIP's timer.
+#include "detail/interface.hpp"
+#include "detail/packet_summary.hpp"
+#include "detail/stack_impl.hpp"
+#include "tunstack/netif/link.hpp"
+
+#include "lwip/ip.h"
+#include "lwip/netif.h"
+#include "lwip/pbuf.h"
+
+#include <asio/error.hpp>
+#include <asio/post.hpp>
+
+#include <array>
+#include <span>
+
+namespace tunstack::detail {
+namespace {
+
+// A pbuf chain holds at most this many pbufs for one packet (65535 / PBUF_POOL_BUFSIZE < 64).
+constexpr std::size_t max_segments = 64;
+
+ip4_addr_t to_lwip(const asio::ip::address_v4& a) {
+  ip4_addr_t r;
+  ip4_addr_set_u32(&r, lwip_htonl(a.to_uint()));
+  return r;
+}
+
+class netif_adapter final : public interface, public std::enable_shared_from_this<netif_adapter> {
+ public:
+  netif_adapter(stack_impl& stack, netif::link& link, const interface_config& config)
+      : stack_(stack), link_(link), config_(config) {}
+
+  ~netif_adapter() override { stop(); }
+
+  void start() {
+    ip4_addr_t address{}, netmask{}, gateway{};
+    if (config_.ipv4) {
+      address = to_lwip(config_.ipv4->address());
+      netmask = to_lwip(config_.ipv4->netmask());
+    }
+    // netif->state points at this adapter; lwIP's callbacks find their way back through it.
+    if (netif_add(&netif_, &address, &netmask, &gateway, this, &netif_adapter::on_init,
+                  netif_input) == nullptr) {
+      throw std::runtime_error("lwIP refused to add an interface for link " + link_.name());
+    }
+    added_ = true;
+    running_ = true;
+    netif_set_up(&netif_);
+    netif_set_link_up(&netif_);
+    if (config_.ipv4 && netif_default == nullptr) netif_set_default(&netif_);
+    stack_.log(log_level::info, "interface " + link_.name() + " up: " +
+                                    (config_.ipv4 ? config_.ipv4->to_string() : std::string{"no IPv4 address"}) +
+                                    ", MTU " + std::to_string(link_.mtu()));
+    wait_readable();
+  }
+
+  void stop() noexcept override {
+    if (!added_) return;
+    running_ = false;
+    link_.cancel();
+    netif_remove(&netif_);
+    added_ = false;
+  }
+
+  interface_stats stats() const override {
+    interface_stats s;
+    s.name = link_.name();
+    s.mtu = link_.mtu();
+    s.ipv4 = config_.ipv4;
+    s.up = running_ && !failed_;
+    s.link = counters_;
+    return s;
+  }
+
+ private:
+  static netif_adapter& self(struct netif* n) { return *static_cast<netif_adapter*>(n->state); }
+
+  static err_t on_init(struct netif* n) {
+    netif_adapter& a = self(n);
+    n->name[0] = 't';
+    n->name[1] = 'n';
+    n->output = &netif_adapter::on_output4;
+    n->output_ip6 = &netif_adapter::on_output6;
+    n->mtu = static_cast<u16_t>(a.link_.mtu());
+    n->mtu6 = n->mtu;
+    n->hwaddr_len = 0;  // layer 3 link: no hardware address, no ARP
+    n->flags = 0;
+    return ERR_OK;
+  }
+
+  static err_t on_output4(struct netif* n, struct pbuf* p, const ip4_addr_t*) {
+    return self(n).transmit(p);
+  }
+  static err_t on_output6(struct netif* n, struct pbuf* p, const ip6_addr_t*) {
+    return self(n).transmit(p);
+  }
+
+  // lwIP keeps ownership of p; the link copies it out (write/writev) before returning.
+  err_t transmit(struct pbuf* p) {
+    if (!running_ || failed_) return ERR_IF;
+    std::array<asio::const_buffer, max_segments> buffers;
+    std::size_t count = 0;
+    for (const struct pbuf* q = p; q != nullptr && q->len > 0; q = q->next) {
+      if (count == buffers.size()) {
+        ++counters_.tx_errors;
+        return ERR_OK;  // cannot happen with lwIP's segment sizes; dropped and counted
+      }
+      buffers[count++] = asio::const_buffer(q->payload, q->len);
+    }
+    if (stack_.logs(log_level::debug)) log_packet("tx", p);
+    std::error_code ec;
+    link_.send(std::span<const asio::const_buffer>(buffers.data(), count), ec);
+    if (!ec) {
+      ++counters_.tx_packets;
+      counters_.tx_bytes += p->tot_len;
+      tx_error_reported_ = false;
+      return ERR_OK;
+    }
+    if (ec == asio::error::would_block || ec == asio::error::no_buffer_space) {
+      ++counters_.tx_dropped_queue_full;  // best effort, as a NIC with a full ring
+      return ERR_OK;
+    }
+    ++counters_.tx_errors;
+    if (!tx_error_reported_) {
+      // EIO: the kernel side of a TUN device is down (ip link set ... down).
+      stack_.log(log_level::warning, "cannot send on " + link_.name() + ": " + ec.message() +
+                                         (ec == std::errc::io_error ? " (is the link down on the kernel side?)" : "") +
+                                         "; dropping packets until it works again");
+      tx_error_reported_ = true;
+    }
+    return ERR_OK;
+  }
+
+  void wait_readable() {
+    link_.async_wait_readable([weak = weak_from_this()](std::error_code ec) {
+      auto self = weak.lock();
+      if (!self || !self->running_ || ec == asio::error::operation_aborted) return;
+      self->stack_.enter_handler();
+      if (ec) {
+        self->fail(ec);
+        return;
+      }
+      self->drain();
+    });
+  }
+
+  // Reads up to rx_batch packets, each straight into a pbuf chain, and hands them to lwIP.
+  void drain() {
+    const std::size_t batch = stack_.options().rx_batch;
+    const std::size_t mtu = link_.mtu();
+    std::size_t read = 0;
+    bool more = true;
+    while (read < batch && running_) {
+      struct pbuf* p = pbuf_alloc(PBUF_RAW, static_cast<u16_t>(mtu), PBUF_POOL);
+      if (p == nullptr) {
+        // No memory for a packet: leave it in the device queue; try again at the next wake-up.
+        ++counters_.rx_dropped_no_memory;
+        break;
+      }
+      std::array<asio::mutable_buffer, max_segments> buffers;
+      std::size_t count = 0;
+      for (struct pbuf* q = p; q != nullptr && count < buffers.size(); q = q->next) {
+        buffers[count++] = asio::mutable_buffer(q->payload, q->len);
+      }
+      std::error_code ec;
+      const std::size_t n = link_.receive(std::span<const asio::mutable_buffer>(buffers.data(), count), ec);
+      if (ec == asio::error::would_block) {
+        pbuf_free(p);
+        more = false;
+        break;
+      }
+      if (ec == asio::error::message_size) {  // larger than the MTU: cannot be valid
+        pbuf_free(p);
+        ++read;
+        ++counters_.rx_dropped_oversize;
+        continue;
+      }
+      if (ec) {
+        pbuf_free(p);
+        fail(ec);
+        return;
+      }
+      ++read;
+      if (!accept_size(p, n)) {
+        pbuf_free(p);
+        continue;
+      }
+      pbuf_realloc(p, static_cast<u16_t>(n));
+      ++counters_.rx_packets;
+      counters_.rx_bytes += n;
+      if (stack_.logs(log_level::debug)) log_packet("rx", p);
+      // On ERR_OK lwIP owns p (and frees it when done); otherwise it is still ours.
+      if (netif_.input(p, &netif_) != ERR_OK) pbuf_free(p);
+    }
+    if (read > 0) ++counters_.rx_batches;
+    stack_.schedule_timers();
+    if (!running_) return;
+    if (more && read == batch) {
+      // The batch was full: let other handlers run, then continue draining.
+      asio::post(stack_.io(), [weak = weak_from_this()] {
+        if (auto self = weak.lock(); self && self->running_) {
+          self->stack_.enter_handler();
+          self->drain();
+        }
+      });
+    } else {
+      wait_readable();
+    }
+  }
+
+  // Drops what cannot be an IP packet before lwIP reads its header: lwIP's input checks
+  // read the header fields first (so they must be in the buffer) and count the rest.
+  bool accept_size(const struct pbuf* p, std::size_t n) {
+    if (n < 20) {  // shorter than a minimal IPv4 header (or empty)
+      ++counters_.rx_dropped_runt;
+      return false;
+    }
+    const auto version = static_cast<const std::uint8_t*>(p->payload)[0] >> 4;
+    if (version == 6 && n < 40) {
+      ++counters_.rx_dropped_runt;
+      return false;
+    }
+    return true;
+  }
+
+  // One debug line per packet: its headers, copied out of the (possibly chained) pbuf.
+  void log_packet(const char* direction, const struct pbuf* p) {
+    std::array<std::byte, 128> head;
+    const u16_t n = pbuf_copy_partial(p, head.data(), static_cast<u16_t>(head.size()), 0);
+    stack_.log(log_level::debug, std::string{direction} + " " + link_.name() + ": " +
+                                     summarize_packet({head.data(), n}, p->tot_len));
+  }
+
+  void fail(std::error_code ec) {
+    if (failed_) return;
+    failed_ = true;
+    netif_set_link_down(&netif_);
+    stack_.log(log_level::error, "link " + link_.name() + " failed: " + ec.message());
+    if (config_.on_link_failure) {
+      asio::post(stack_.io(), [handler = config_.on_link_failure, ec] { handler(ec); });
+    }
+  }
+
+  stack_impl& stack_;
+  netif::link& link_;
+  interface_config config_;
+  struct netif netif_ {};
+  link_counters counters_;
+  bool added_ = false;
+  bool running_ = false;
+  bool failed_ = false;
+  bool tx_error_reported_ = false;
+};
+
+}  // namespace
+
+std::shared_ptr<interface> interface::create(stack_impl& stack, netif::link& link,
+                                             const interface_config& config) {
+  auto adapter = std::make_shared<netif_adapter>(stack, link, config);
+  adapter->start();
+  return adapter;
+}
+
+}  // namespace tunstack::detail

@@ -1,0 +1,324 @@
+// stack.cpp - tunstack::stack: lwIP's lifetime (init, teardown so the next stack can init
+// again), its clock and its timers on one asio::steady_timer, the interface list, and the
+// statistics snapshot. The link <-> netif bridge lives in netif_adapter.cpp.
+#include "tunstack/stack.hpp"
+
+#include "detail/interface.hpp"
+#include "detail/stack_impl.hpp"
+#include "tunstack/netif/link.hpp"
+#include "tunstack_port.h"
+
+#include "lwip/init.h"
+#include "lwip/ip4_frag.h"
+#include "lwip/ip6_frag.h"
+#include "lwip/memp.h"
+#include "lwip/priv/tcp_priv.h"
+#include "lwip/stats.h"
+#include "lwip/tcp.h"
+#include "lwip/timeouts.h"
+#include "lwip/udp.h"
+
+#include <asio/post.hpp>
+
+#include <atomic>
+#include <cstring>
+#include <stdexcept>
+
+namespace tunstack {
+namespace detail {
+namespace {
+
+std::atomic<bool> g_stack_exists{false};
+// True while a stack tears lwIP down: the destructor may run on a thread that is not the
+// io_context's (after the io_context stopped), and lwIP's core-lock check must allow it.
+bool g_tearing_down = false;
+
+// Pool descriptions in MEMP_* order, from lwIP's own pool list.
+constexpr const char* pool_names[] = {
+#define LWIP_MEMPOOL(name, num, size, desc) desc,
+#include "lwip/priv/memp_std.h"
+};
+
+protocol_counters copy(const stats_proto& p) {
+  protocol_counters c;
+  c.xmit = p.xmit;
+  c.recv = p.recv;
+  c.fw = p.fw;
+  c.drop = p.drop;
+  c.chkerr = p.chkerr;
+  c.lenerr = p.lenerr;
+  c.memerr = p.memerr;
+  c.rterr = p.rterr;
+  c.proterr = p.proterr;
+  c.opterr = p.opterr;
+  c.err = p.err;
+  return c;
+}
+
+// Frees every pcb lwIP still holds. Sockets detach from their pcbs before the stack goes away;
+// whatever is left (e.g. TIME-WAIT) is freed without calling back into anyone.
+void free_all_pcbs() {
+  while (tcp_active_pcbs != nullptr) {
+    tcp_pcb* pcb = tcp_active_pcbs;
+    tcp_arg(pcb, nullptr);
+    tcp_recv(pcb, nullptr);
+    tcp_sent(pcb, nullptr);
+    tcp_err(pcb, nullptr);
+    tcp_poll(pcb, nullptr, 0);
+    tcp_abort(pcb);  // removes it from tcp_active_pcbs
+  }
+  while (tcp_tw_pcbs != nullptr) tcp_abort(tcp_tw_pcbs);
+  while (tcp_listen_pcbs.listen_pcbs != nullptr) {
+    tcp_pcb_listen* lpcb = tcp_listen_pcbs.listen_pcbs;
+    tcp_arg(reinterpret_cast<tcp_pcb*>(lpcb), nullptr);
+    tcp_accept(reinterpret_cast<tcp_pcb*>(lpcb), nullptr);
+    tcp_close(reinterpret_cast<tcp_pcb*>(lpcb));
+  }
+  while (tcp_bound_pcbs != nullptr) {
+    tcp_pcb* pcb = tcp_bound_pcbs;
+    tcp_arg(pcb, nullptr);
+    if (tcp_close(pcb) != ERR_OK) tcp_abort(pcb);
+  }
+  while (udp_pcbs != nullptr) udp_remove(udp_pcbs);
+}
+
+// Ages out every partly reassembled datagram (each call ages them by one timer tick).
+void drain_reassembly() {
+  for (int i = 0; i < 256; ++i) {
+    ip_reass_tmr();
+    ip6_reass_tmr();
+  }
+}
+
+bool is_cyclic_timer(const void* arg) {
+  const void* first = &lwip_cyclic_timers[0];
+  const void* past = &lwip_cyclic_timers[lwip_num_cyclic_timers];
+  return arg >= first && arg < past;
+}
+
+// Empties lwIP's timer list so that lwip_init() can register its cyclic timers again. A
+// non-cyclic timer (TCP's, started on demand) is run once: with no pcbs left it notes that it
+// is no longer active, so the next stack can start it again.
+void clear_timeouts() {
+  sys_timeo** head = sys_timeouts_get_next_timeout();
+  while (*head != nullptr) {
+    sys_timeo* t = *head;
+    *head = t->next;
+    const sys_timeout_handler handler = t->h;
+    void* const arg = t->arg;
+    memp_free(MEMP_SYS_TIMEOUT, t);
+    if (handler != nullptr && !is_cyclic_timer(arg)) handler(arg);
+  }
+}
+
+}  // namespace
+
+stack_impl::stack_impl(asio::io_context& io, stack_options options)
+    : io_(io), options_(std::move(options)), timer_(io) {
+  if (g_stack_exists.exchange(true)) {
+    throw std::logic_error(
+        "tunstack::stack: a stack already exists in this process. lwIP keeps its state in "
+        "globals, so there can be only one stack at a time; destroy the other one first, or "
+        "add another interface to it");
+  }
+  if (options_.rx_batch == 0) options_.rx_batch = 1;
+}
+
+stack_impl::~stack_impl() { shutdown(); }
+
+void stack_impl::start() {
+  port::hooks hooks;
+  hooks.context = this;
+  hooks.now_ms = [](void* self) { return static_cast<stack_impl*>(self)->now_ms(); };
+  hooks.on_stack_thread = [](void* self) {
+    return g_tearing_down || static_cast<stack_impl*>(self)->on_stack_thread();
+  };
+  hooks.diag = [](void* self, const char* line) {
+    static_cast<stack_impl*>(self)->log(log_level::trace, std::string{"lwip: "} + line);
+  };
+  port::install(hooks);
+  if (options_.seed) port::seed_random(*options_.seed);
+
+  // Counters start at zero for every stack (lwIP's are globals that outlive it).
+  std::memset(&lwip_stats, 0, sizeof(lwip_stats));
+  lwip_init();  // memp_init() points lwip_stats.memp[] at the pools again
+  for (stats_mem* pool : lwip_stats.memp) {
+    if (pool != nullptr) {
+      pool->max = pool->used;
+      pool->err = 0;
+    }
+  }
+  started_lwip_ = true;
+  log(log_level::debug, "lwIP " LWIP_VERSION_STRING " initialised");
+  schedule_timers();
+}
+
+void stack_impl::shutdown() noexcept {
+  if (!started_lwip_) return;
+  g_tearing_down = true;
+  try {
+    timer_.cancel();
+  } catch (const std::system_error&) {
+    // cannot fail for a timer that exists; nothing to do if it did
+  }
+  timer_armed_ = false;
+  for (auto& i : interfaces_) {
+    if (i) i->stop();
+  }
+  interfaces_.clear();
+  free_all_pcbs();
+  drain_reassembly();
+  clear_timeouts();
+  for (std::size_t i = 0; i < MEMP_MAX; ++i) {
+    const stats_mem* pool = lwip_stats.memp[i];
+    if (pool != nullptr && pool->used != 0 && i != MEMP_SYS_TIMEOUT) {
+      log(log_level::warning, std::string{"lwIP pool "} + pool_names[i] + " still has " +
+                                  std::to_string(pool->used) + " elements in use at teardown");
+    }
+  }
+  g_tearing_down = false;
+  port::uninstall();
+  started_lwip_ = false;
+  g_stack_exists = false;
+}
+
+bool stack_impl::on_stack_thread() const noexcept {
+  return io_.get_executor().running_in_this_thread() || std::this_thread::get_id() == owner_;
+}
+
+std::uint32_t stack_impl::now_ms() const noexcept {
+  if (options_.clock == clock_kind::manual) return manual_now_;
+  return static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::steady_clock::now() - started_)
+                                        .count());
+}
+
+void stack_impl::run_due_timers() {
+  sys_check_timeouts();
+  ++timer_runs_;
+}
+
+void stack_impl::schedule_timers() {
+  if (options_.clock == clock_kind::manual || !started_lwip_) return;
+  const u32_t sleep = sys_timeouts_sleeptime();
+  if (sleep == SYS_TIMEOUTS_SLEEPTIME_INFINITE) return;  // an armed timer finds nothing: fine
+  const auto due = std::chrono::steady_clock::now() + std::chrono::milliseconds(sleep);
+  // A pending wait that fires no later than needed is kept: re-arming costs a cancellation,
+  // and a wake-up that finds nothing due just re-arms.
+  if (timer_armed_ && timer_due_ <= due) return;
+  timer_.expires_at(due);  // cancels a pending wait (its handler sees operation_aborted)
+  timer_due_ = due;
+  timer_armed_ = true;
+  timer_.async_wait([weak = weak_from_this()](std::error_code ec) {
+    if (ec) return;
+    if (auto self = weak.lock()) self->on_timer();
+  });
+}
+
+void stack_impl::on_timer() {
+  enter_handler();
+  timer_armed_ = false;
+  run_due_timers();
+  schedule_timers();
+}
+
+void stack_impl::advance_time(std::chrono::milliseconds d) {
+  if (options_.clock != clock_kind::manual) {
+    throw std::logic_error("tunstack::stack::advance_time needs a stack with clock_kind::manual");
+  }
+  if (d.count() < 0) throw std::invalid_argument("tunstack::stack::advance_time: negative duration");
+  auto remaining = static_cast<std::uint64_t>(d.count());
+  for (;;) {
+    const u32_t sleep = sys_timeouts_sleeptime();
+    if (sleep == SYS_TIMEOUTS_SLEEPTIME_INFINITE || sleep > remaining) break;
+    manual_now_ += sleep;
+    remaining -= sleep;
+    run_due_timers();
+  }
+  manual_now_ += static_cast<std::uint32_t>(remaining);
+}
+
+std::optional<std::chrono::milliseconds> stack_impl::next_timer() const {
+  const u32_t sleep = sys_timeouts_sleeptime();
+  if (sleep == SYS_TIMEOUTS_SLEEPTIME_INFINITE) return std::nullopt;
+  return std::chrono::milliseconds(sleep);
+}
+
+interface_id stack_impl::add_interface(netif::link& link, const interface_config& config) {
+  if (link.mtu() < 68 || link.mtu() > 65535) {
+    throw std::invalid_argument("tunstack::stack::add_interface: link " + link.name() +
+                                " has MTU " + std::to_string(link.mtu()) +
+                                "; IP needs 68..65535");
+  }
+  interfaces_.push_back(interface::create(*this, link, config));
+  schedule_timers();
+  return interface_id{interfaces_.size() - 1};
+}
+
+void stack_impl::remove_interface(interface_id id) {
+  if (id.value >= interfaces_.size() || !interfaces_[id.value]) {
+    throw std::invalid_argument("tunstack::stack::remove_interface: no such interface");
+  }
+  interfaces_[id.value]->stop();
+  interfaces_[id.value].reset();
+  schedule_timers();
+}
+
+stack_stats stack_impl::stats() const {
+  stack_stats s;
+  s.uptime = std::chrono::milliseconds(now_ms());
+  for (const auto& i : interfaces_) {
+    if (i) s.interfaces.push_back(i->stats());
+  }
+  s.ip4 = copy(lwip_stats.ip);
+  s.ip4_frag = copy(lwip_stats.ip_frag);
+  s.icmp4 = copy(lwip_stats.icmp);
+  s.ip6 = copy(lwip_stats.ip6);
+  s.ip6_frag = copy(lwip_stats.ip6_frag);
+  s.icmp6 = copy(lwip_stats.icmp6);
+  s.nd6 = copy(lwip_stats.nd6);
+  s.udp = copy(lwip_stats.udp);
+  s.tcp = copy(lwip_stats.tcp);
+  s.memory.heap_used = lwip_stats.mem.used;
+  s.memory.heap_max = lwip_stats.mem.max;
+  s.memory.heap_err = lwip_stats.mem.err;
+  for (std::size_t i = 0; i < MEMP_MAX; ++i) {
+    const stats_mem* pool = lwip_stats.memp[i];
+    if (pool == nullptr) continue;
+    s.memory.pools.push_back({pool_names[i], pool->used, pool->max, pool->err});
+  }
+  s.timer_runs = timer_runs_;
+  return s;
+}
+
+}  // namespace detail
+
+stack::stack(asio::io_context& io, stack_options options)
+    : impl_(std::make_shared<detail::stack_impl>(io, std::move(options))) {
+  impl_->start();
+}
+
+stack::~stack() {
+  impl_->shutdown();
+  impl_.reset();
+}
+
+stack::executor_type stack::get_executor() const noexcept { return impl_->io().get_executor(); }
+
+bool stack::running_in_this_thread() const noexcept { return impl_->on_stack_thread(); }
+
+interface_id stack::add_interface(netif::link& link, const interface_config& config) {
+  return impl_->add_interface(link, config);
+}
+
+void stack::remove_interface(interface_id id) { impl_->remove_interface(id); }
+
+stack_stats stack::stats() const { return impl_->stats(); }
+
+std::chrono::milliseconds stack::now() const { return std::chrono::milliseconds(impl_->now_ms()); }
+
+std::optional<std::chrono::milliseconds> stack::next_timer() const { return impl_->next_timer(); }
+
+void stack::advance_time(std::chrono::milliseconds d) { impl_->advance_time(d); }
+
+}  // namespace tunstack
