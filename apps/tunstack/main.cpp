@@ -46,7 +46,7 @@ CLI::Validator ipv4_with_prefix(bool allow_none) {
         }
         return {};
       },
-      allow_none ? "A.B.C.D/PREFIX|none" : "A.B.C.D/PREFIX");
+      "");
 }
 
 CLI::Validator interface_name() {
@@ -58,7 +58,7 @@ CLI::Validator interface_name() {
         }
         return {};
       },
-      "NAME");
+      "");
 }
 
 // Checks that need more than one option. Returns an error message, or empty.
@@ -136,9 +136,10 @@ int run(const options& o) {
   // Handle SIGINT/SIGTERM from the start, so an early Ctrl-C also cleans up.
   asio::signal_set signals{io, SIGINT, SIGTERM};
   int exit_code = 0;
+  const char* stopped_by = nullptr;
   signals.async_wait([&](std::error_code ec, int signal) {
     if (ec) return;
-    sink(tunstack::log_level::info, std::string{"stopping ("} + (signal == SIGINT ? "SIGINT" : "SIGTERM") + ")");
+    stopped_by = signal == SIGINT ? "SIGINT" : "SIGTERM";
     io.stop();
   });
 
@@ -172,7 +173,21 @@ int run(const options& o) {
   std::fflush(stdout);
 
   io.run();
-  if (o.verbosity > 0) print_summary(st.stats());
+  const auto stats = st.stats();
+  if (stopped_by != nullptr) {
+    std::uint64_t in = 0, out = 0, dropped = 0;
+    for (const auto& i : stats.interfaces) {
+      in += i.link.rx_packets;
+      out += i.link.tx_packets;
+      dropped += i.link.rx_dropped_runt + i.link.rx_dropped_oversize + i.link.rx_dropped_no_memory +
+                 i.link.tx_dropped_queue_full;
+    }
+    std::fprintf(stderr, "tunstack: stopped (%s) after %.1f s: %llu packets in, %llu out, %llu dropped\n",
+                 stopped_by, static_cast<double>(stats.uptime.count()) / 1000.0,
+                 static_cast<unsigned long long>(in), static_cast<unsigned long long>(out),
+                 static_cast<unsigned long long>(dropped + stats.ip4.drop + stats.ip6.drop));
+  }
+  if (o.verbosity > 0) print_summary(stats);
   return exit_code;
 }
 
@@ -190,18 +205,22 @@ int main(int argc, char** argv) {
                  "TUN device to create, or persistent device to attach to (tun%d: the kernel "
                  "picks a free number)")
       ->capture_default_str()
+      ->type_name("NAME")
       ->check(interface_name());
   app.add_option("--addr", o.addr, "The stack's own IPv4 address and prefix on the device")
       ->capture_default_str()
+      ->type_name("A.B.C.D/P")
       ->check(ipv4_with_prefix(false));
   app.add_option("--host-addr", o.host_addr,
                  "The kernel side's IPv4 address and prefix, configured over rtnetlink; 'none' "
                  "leaves the kernel side as it is (for devices you configure yourself)")
       ->capture_default_str()
+      ->type_name("A.B.C.D/P|none")
       ->check(ipv4_with_prefix(true));
   app.add_option("--mtu", o.mtu, "MTU of the device and the stack, in bytes")
       ->capture_default_str()
-      ->check(CLI::Range(68, 65535));
+      ->type_name("BYTES")
+      ->check(CLI::Range(68, 65535).description("68..65535"));
   app.add_flag("-v,--verbose", o.verbosity,
                "More output on stderr: -v device and address events, -vv every packet in and out");
   app.footer(
@@ -231,6 +250,24 @@ int main(int argc, char** argv) {
 
   try {
     return run(o);
+  } catch (const tunstack::netif::device_error& e) {
+    std::cerr << "tunstack: error: " << e.what() << '\n';
+    using reason = tunstack::netif::device_error::reason;
+    switch (e.why()) {
+      case reason::busy:
+      case reason::wrong_kind:
+        std::cerr << "tunstack: hint: choose another device with --dev (now " << o.dev << ")\n";
+        break;
+      case reason::address_in_use:
+      case reason::route_conflict:
+        std::cerr << "tunstack: hint: use a subnet nothing else uses, e.g. --addr 10.0.99.50/24 "
+                     "--host-addr 10.0.99.1/24 (now --addr "
+                  << o.addr << " --host-addr " << o.host_addr << ")\n";
+        break;
+      default:
+        break;
+    }
+    return exit_failure;
   } catch (const std::exception& e) {
     std::cerr << "tunstack: error: " << e.what() << '\n';
     return exit_failure;

@@ -36,9 +36,12 @@ ip4_addr_t to_lwip(const asio::ip::address_v4& a) {
 class netif_adapter final : public interface, public std::enable_shared_from_this<netif_adapter> {
  public:
   netif_adapter(stack_impl& stack, netif::link& link, const interface_config& config)
-      : stack_(stack), link_(link), config_(config) {}
+      : stack_(stack), link_(link), config_(config), name_(link.name()), mtu_(link.mtu()) {}
 
-  ~netif_adapter() override { stop(); }
+  ~netif_adapter() override {
+    stop();
+    if (!link_gone_) link_.set_destroy_notification(nullptr);
+  }
 
   void start() {
     ip4_addr_t address{}, netmask{}, gateway{};
@@ -49,31 +52,39 @@ class netif_adapter final : public interface, public std::enable_shared_from_thi
     // netif->state points at this adapter; lwIP's callbacks find their way back through it.
     if (netif_add(&netif_, &address, &netmask, &gateway, this, &netif_adapter::on_init,
                   netif_input) == nullptr) {
-      throw std::runtime_error("lwIP refused to add an interface for link " + link_.name());
+      throw std::runtime_error("lwIP refused to add an interface for link " + name_);
     }
     added_ = true;
     running_ = true;
+    link_.set_destroy_notification([this] {
+      // The link is gone (destroyed before the stack, or before remove_interface): never
+      // touch it again. lwIP's netif stays until stop(), but sends nothing.
+      link_gone_ = true;
+      running_ = false;
+      stack_.log(log_level::warning, "a link was destroyed while attached to the stack; remove "
+                                     "the interface (or destroy the stack) first");
+    });
     netif_set_up(&netif_);
     netif_set_link_up(&netif_);
     if (config_.ipv4 && netif_default == nullptr) netif_set_default(&netif_);
-    stack_.log(log_level::info, "interface " + link_.name() + " up: " +
+    stack_.log(log_level::info, "interface " + name_ + " up: " +
                                     (config_.ipv4 ? config_.ipv4->to_string() : std::string{"no IPv4 address"}) +
-                                    ", MTU " + std::to_string(link_.mtu()));
+                                    ", MTU " + std::to_string(mtu_));
     wait_readable();
   }
 
   void stop() noexcept override {
     if (!added_) return;
     running_ = false;
-    link_.cancel();
+    if (!link_gone_) link_.cancel();
     netif_remove(&netif_);
     added_ = false;
   }
 
   interface_stats stats() const override {
     interface_stats s;
-    s.name = link_.name();
-    s.mtu = link_.mtu();
+    s.name = name_;
+    s.mtu = mtu_;
     s.ipv4 = config_.ipv4;
     s.up = running_ && !failed_;
     s.link = counters_;
@@ -89,7 +100,7 @@ class netif_adapter final : public interface, public std::enable_shared_from_thi
     n->name[1] = 'n';
     n->output = &netif_adapter::on_output4;
     n->output_ip6 = &netif_adapter::on_output6;
-    n->mtu = static_cast<u16_t>(a.link_.mtu());
+    n->mtu = static_cast<u16_t>(a.mtu_);
     n->mtu6 = n->mtu;
     n->hwaddr_len = 0;  // layer 3 link: no hardware address, no ARP
     n->flags = 0;
@@ -131,7 +142,7 @@ class netif_adapter final : public interface, public std::enable_shared_from_thi
     ++counters_.tx_errors;
     if (!tx_error_reported_) {
       // EIO: the kernel side of a TUN device is down (ip link set ... down).
-      stack_.log(log_level::warning, "cannot send on " + link_.name() + ": " + ec.message() +
+      stack_.log(log_level::warning, "cannot send on " + name_ + ": " + ec.message() +
                                          (ec == std::errc::io_error ? " (is the link down on the kernel side?)" : "") +
                                          "; dropping packets until it works again");
       tx_error_reported_ = true;
@@ -155,7 +166,7 @@ class netif_adapter final : public interface, public std::enable_shared_from_thi
   // Reads up to rx_batch packets, each straight into a pbuf chain, and hands them to lwIP.
   void drain() {
     const std::size_t batch = stack_.options().rx_batch;
-    const std::size_t mtu = link_.mtu();
+    const std::size_t mtu = mtu_;
     std::size_t read = 0;
     bool more = true;
     while (read < batch && running_) {
@@ -235,7 +246,7 @@ class netif_adapter final : public interface, public std::enable_shared_from_thi
   void log_packet(const char* direction, const struct pbuf* p) {
     std::array<std::byte, 128> head;
     const u16_t n = pbuf_copy_partial(p, head.data(), static_cast<u16_t>(head.size()), 0);
-    stack_.log(log_level::debug, std::string{direction} + " " + link_.name() + ": " +
+    stack_.log(log_level::debug, std::string{direction} + " " + name_ + ": " +
                                      summarize_packet({head.data(), n}, p->tot_len));
   }
 
@@ -243,7 +254,7 @@ class netif_adapter final : public interface, public std::enable_shared_from_thi
     if (failed_) return;
     failed_ = true;
     netif_set_link_down(&netif_);
-    stack_.log(log_level::error, "link " + link_.name() + " failed: " + ec.message());
+    stack_.log(log_level::error, "link " + name_ + " failed: " + ec.message());
     if (config_.on_link_failure) {
       asio::post(stack_.io(), [handler = config_.on_link_failure, ec] { handler(ec); });
     }
@@ -252,12 +263,15 @@ class netif_adapter final : public interface, public std::enable_shared_from_thi
   stack_impl& stack_;
   netif::link& link_;
   interface_config config_;
+  const std::string name_;  // the link's, kept: the link may be gone when stats are read
+  const std::size_t mtu_;
   struct netif netif_ {};
   link_counters counters_;
   bool added_ = false;
   bool running_ = false;
   bool failed_ = false;
   bool tx_error_reported_ = false;
+  bool link_gone_ = false;
 };
 
 }  // namespace

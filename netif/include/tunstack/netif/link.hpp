@@ -21,7 +21,17 @@ namespace tunstack::netif {
 /// event loop must never wait on a device.
 class link {
  public:
-  virtual ~link() = default;
+  link() = default;
+  link(const link&) = delete;
+  link& operator=(const link&) = delete;
+  /// Tells the stack (if attached) that the link is gone, so it stops using it.
+  virtual ~link() {
+    if (on_destroy_) on_destroy_();
+  }
+
+  /// For the stack: @p f runs when this link is destroyed while still attached (it must not
+  /// call the link). Keeps a link destroyed before its stack from being used afterwards.
+  void set_destroy_notification(std::function<void()> f) { on_destroy_ = std::move(f); }
 
   /// The device's name, for logs and statistics (e.g. "tun0").
   virtual std::string name() const = 0;
@@ -49,6 +59,9 @@ class link {
 
   /// Cancels a pending async_wait_readable().
   virtual void cancel() noexcept = 0;
+
+ private:
+  std::function<void()> on_destroy_;
 };
 
 }  // namespace tunstack::netif

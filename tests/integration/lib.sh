@@ -1,0 +1,112 @@
+# lib.sh - helpers for the integration tests (sourced by each *.sh test here).
+#
+# Each test runs tunstack in a network namespace of its own, with the TUN device and every
+# client inside it, so nothing depends on or touches the host's network. An EXIT trap kills
+# what the test started (by PID) and deletes the namespace, also when the test fails.
+# Exit status: 0 pass, 1 fail, 77 skip (ctest's SKIP_RETURN_CODE). With CI=true a skip fails.
+
+set -u
+TUNSTACK=${1:?usage: $0 /path/to/tunstack}
+TEST_NAME=$(basename "$0" .sh)
+NS="tunstack-test-$TEST_NAME-$$"
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/tunstack-$TEST_NAME.XXXXXX")
+PIDS=""
+NS_CREATED=""
+
+log() { echo "[$TEST_NAME] $*"; }
+fail() {
+  echo "[$TEST_NAME] FAIL: $*" >&2
+  exit 1
+}
+
+cleanup() {
+  for pid in $PIDS; do
+    kill -KILL "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+  done
+  [ -n "$NS_CREATED" ] && ip netns delete "$NS" 2>/dev/null
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+skip() {
+  if [ "${CI:-}" = true ]; then
+    echo "[$TEST_NAME] FAIL: cannot run: $* (CI=true, so a skip counts as a failure)" >&2
+    exit 1
+  fi
+  echo "[$TEST_NAME] SKIP: $*"
+  exit 77
+}
+
+# Skips unless we can make namespaces and TUN devices.
+require_root_and_tun() {
+  [ "$(id -u)" = 0 ] || skip "needs root for network namespaces and TUN devices (run: sudo scripts/test)"
+  [ -c /dev/net/tun ] || skip "needs /dev/net/tun (load the TUN driver: sudo modprobe tun)"
+  command -v ip >/dev/null 2>&1 || skip "needs ip from iproute2 (sudo scripts/install-deps)"
+}
+
+# Creates this test's namespace with loopback up.
+new_netns() {
+  ip netns add "$NS" || fail "cannot create network namespace $NS"
+  NS_CREATED=1
+  ip -n "$NS" link set lo up
+}
+
+in_ns() { ip netns exec "$NS" "$@"; }
+
+# wait_for_line FILE TEXT SECONDS: waits until FILE contains TEXT.
+wait_for_line() {
+  _deadline=$(($(date +%s) + $3))
+  while ! grep -q -- "$2" "$1" 2>/dev/null; do
+    [ "$(date +%s)" -lt "$_deadline" ] || return 1
+    sleep 0.05
+  done
+}
+
+# start_tunstack NAME ARGS...: starts tunstack in the namespace, logging to $WORK/NAME.log,
+# and waits until it answers. Sets TS_PID (ip netns exec execs, so it is tunstack's own PID).
+start_tunstack() {
+  _name=$1
+  shift
+  # Not through in_ns: backgrounding a shell function would fork a subshell, and $! would be
+  # its PID instead of tunstack's.
+  ip netns exec "$NS" "$TUNSTACK" "$@" >"$WORK/$_name.log" 2>&1 &
+  TS_PID=$!
+  PIDS="$PIDS $TS_PID"
+  if ! wait_for_line "$WORK/$_name.log" "answering" 10; then
+    cat "$WORK/$_name.log" >&2
+    fail "tunstack ($_name) did not start within 10 s"
+  fi
+}
+
+# stop_tunstack PID SIGNAL: sends SIGNAL and returns tunstack's exit status (fails after 10 s).
+stop_tunstack() {
+  kill "-$2" "$1" || fail "cannot signal tunstack (PID $1)"
+  _deadline=$(($(date +%s) + 10))
+  while kill -0 "$1" 2>/dev/null; do
+    if [ "$(date +%s)" -ge "$_deadline" ]; then
+      fail "tunstack (PID $1) did not exit within 10 s of SIG$2"
+    fi
+    sleep 0.05
+  done
+  wait "$1"
+}
+
+# run_expect_failure NAME STATUS TEXT COMMAND...: runs COMMAND (to completion), expects exit
+# status STATUS and TEXT in its stderr.
+run_expect_failure() {
+  _name=$1 _status=$2 _text=$3
+  shift 3
+  "$@" >"$WORK/$_name.out" 2>"$WORK/$_name.err"
+  _got=$?
+  if [ "$_got" != "$_status" ]; then
+    cat "$WORK/$_name.out" "$WORK/$_name.err" >&2
+    fail "$_name: exit status $_got, expected $_status"
+  fi
+  if ! grep -q -- "$_text" "$WORK/$_name.err"; then
+    cat "$WORK/$_name.err" >&2
+    fail "$_name: stderr does not mention '$_text'"
+  fi
+  log "ok: $_name -> exit $_status: $(head -n 1 "$WORK/$_name.err")"
+}

@@ -1,0 +1,29 @@
+#!/bin/sh
+# ping.sh - tunstack answers ping at 10.0.3.50 and stops cleanly on SIGTERM and SIGINT: exit 0,
+# and the TUN device it created disappears with it.
+. "$(dirname "$0")/lib.sh"
+require_root_and_tun
+new_netns
+
+start_tunstack first
+in_ns ping -c 5 -i 0.2 -W 2 10.0.3.50 >"$WORK/ping.out" 2>&1
+grep -q "5 packets transmitted, 5 received" "$WORK/ping.out" || { cat "$WORK/ping.out"; fail "expected 5 replies"; }
+log "ok: $(grep 'packets transmitted' "$WORK/ping.out")"
+
+# A large ping is fragmented by the kernel, reassembled by lwIP, and the reply fragmented back.
+in_ns ping -c 2 -i 0.2 -W 2 -s 4000 10.0.3.50 >"$WORK/ping-big.out" 2>&1
+grep -q "2 received" "$WORK/ping-big.out" || { cat "$WORK/ping-big.out"; fail "expected replies to 4000-byte pings"; }
+log "ok: 4000-byte pings answered (fragmented both ways)"
+
+stop_tunstack "$TS_PID" TERM
+status=$?
+[ "$status" = 0 ] || { cat "$WORK/first.log"; fail "SIGTERM: exit status $status, expected 0"; }
+grep -q "stopped (SIGTERM)" "$WORK/first.log" || fail "no 'stopped (SIGTERM)' in the log"
+if in_ns ip link show tun0 >/dev/null 2>&1; then fail "tun0 still exists after tunstack exited"; fi
+log "ok: SIGTERM -> exit 0, tun0 removed"
+
+start_tunstack second
+stop_tunstack "$TS_PID" INT
+status=$?
+[ "$status" = 0 ] || fail "SIGINT: exit status $status, expected 0"
+log "ok: SIGINT -> exit 0"
