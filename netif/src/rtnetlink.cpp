@@ -82,6 +82,29 @@ kernel_link parse_link(const nlmsghdr* nlh) {
   return link;
 }
 
+// A request under construction: the netlink header and the family header T that follows it.
+template <class T>
+struct request {
+  message_buffer buffer;
+  nlmsghdr* nlh;
+  T* body;
+
+  request(std::uint16_t type, std::uint16_t flags) {
+    nlh = mnl_nlmsg_put_header(buffer.data());
+    nlh->nlmsg_type = type;
+    nlh->nlmsg_flags = flags;
+    body = static_cast<T*>(mnl_nlmsg_put_extra_header(nlh, sizeof(T)));
+  }
+};
+
+// RTM_NEWLINK/RTM_GETLINK for one interface (by index; 0 when named by IFLA_IFNAME).
+struct link_request : request<ifinfomsg> {
+  link_request(std::uint16_t type, unsigned index) : request(type, NLM_F_REQUEST | NLM_F_ACK) {
+    body->ifi_family = AF_UNSPEC;
+    body->ifi_index = static_cast<int>(index);
+  }
+};
+
 }  // namespace
 
 rtnetlink::rtnetlink() {
@@ -133,38 +156,24 @@ void rtnetlink::transact(nlmsghdr* request, const message_callback& on_message, 
 }
 
 void rtnetlink::set_mtu(unsigned index, unsigned mtu, std::error_code& ec) {
-  message_buffer buffer;
-  nlmsghdr* nlh = mnl_nlmsg_put_header(buffer.data());
-  nlh->nlmsg_type = RTM_NEWLINK;
-  nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-  auto* ifi = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
-  ifi->ifi_family = AF_UNSPEC;
-  ifi->ifi_index = static_cast<int>(index);
-  mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
-  transact(nlh, [](const nlmsghdr*) {}, ec);
+  link_request r(RTM_NEWLINK, index);
+  mnl_attr_put_u32(r.nlh, IFLA_MTU, mtu);
+  transact(r.nlh, [](const nlmsghdr*) {}, ec);
 }
 
 void rtnetlink::set_up(unsigned index, std::error_code& ec) {
-  message_buffer buffer;
-  nlmsghdr* nlh = mnl_nlmsg_put_header(buffer.data());
-  nlh->nlmsg_type = RTM_NEWLINK;
-  nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-  auto* ifi = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
-  ifi->ifi_family = AF_UNSPEC;
-  ifi->ifi_index = static_cast<int>(index);
-  ifi->ifi_change = IFF_UP;
-  ifi->ifi_flags = IFF_UP;
-  transact(nlh, [](const nlmsghdr*) {}, ec);
+  link_request r(RTM_NEWLINK, index);
+  r.body->ifi_change = IFF_UP;
+  r.body->ifi_flags = IFF_UP;
+  transact(r.nlh, [](const nlmsghdr*) {}, ec);
 }
 
 void rtnetlink::add_address(unsigned index, const asio::ip::address& address,
                             unsigned prefix_length, std::error_code& ec) {
-  message_buffer buffer;
-  nlmsghdr* nlh = mnl_nlmsg_put_header(buffer.data());
-  nlh->nlmsg_type = RTM_NEWADDR;
   // NLM_F_EXCL: the kernel says EEXIST if this exact address is already on the interface.
-  nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
-  auto* ifa = static_cast<ifaddrmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifaddrmsg)));
+  request<ifaddrmsg> r(RTM_NEWADDR, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL);
+  nlmsghdr* nlh = r.nlh;
+  ifaddrmsg* ifa = r.body;
   ifa->ifa_family = address.is_v4() ? AF_INET : AF_INET6;
   ifa->ifa_prefixlen = static_cast<unsigned char>(prefix_length);
   ifa->ifa_scope = RT_SCOPE_UNIVERSE;
@@ -177,12 +186,9 @@ void rtnetlink::add_address(unsigned index, const asio::ip::address& address,
 }
 
 std::vector<kernel_address> rtnetlink::addresses(std::error_code& ec) {
-  message_buffer buffer;
-  nlmsghdr* nlh = mnl_nlmsg_put_header(buffer.data());
-  nlh->nlmsg_type = RTM_GETADDR;
-  nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-  auto* ifa = static_cast<ifaddrmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifaddrmsg)));
-  ifa->ifa_family = AF_UNSPEC;
+  request<ifaddrmsg> r(RTM_GETADDR, NLM_F_REQUEST | NLM_F_DUMP);
+  nlmsghdr* nlh = r.nlh;
+  r.body->ifa_family = AF_UNSPEC;
   std::vector<kernel_address> result;
   transact(nlh, [&](const nlmsghdr* m) {
     if (m->nlmsg_type != RTM_NEWADDR) return;
@@ -202,18 +208,14 @@ std::vector<kernel_address> rtnetlink::addresses(std::error_code& ec) {
 
 std::optional<rtnetlink::route> rtnetlink::route_to(const asio::ip::address& destination,
                                                     std::error_code& ec) {
-  message_buffer buffer;
-  nlmsghdr* nlh = mnl_nlmsg_put_header(buffer.data());
-  nlh->nlmsg_type = RTM_GETROUTE;
-  nlh->nlmsg_flags = NLM_F_REQUEST;
-  auto* rtm = static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(rtmsg)));
+  // A single answer: ask for the ACK too, so that mnl_cb_run knows where the answer ends.
+  request<rtmsg> r(RTM_GETROUTE, NLM_F_REQUEST | NLM_F_ACK);
+  nlmsghdr* nlh = r.nlh;
+  rtmsg* rtm = r.body;
   rtm->rtm_family = destination.is_v4() ? AF_INET : AF_INET6;
   rtm->rtm_dst_len = destination.is_v4() ? 32 : 128;
   put_address(nlh, RTA_DST, destination);
   std::optional<route> result;
-  // A single answer and no ACK: mnl_cb_run stops after one message only for NLMSG_DONE/ACK, so
-  // ask for the ACK as well.
-  nlh->nlmsg_flags |= NLM_F_ACK;
   transact(nlh, [&](const nlmsghdr* m) {
     if (m->nlmsg_type != RTM_NEWROUTE) return;
     const auto* r = static_cast<const rtmsg*>(mnl_nlmsg_get_payload(m));
@@ -244,25 +246,14 @@ std::optional<kernel_link> rtnetlink::get_link(nlmsghdr* nlh, std::error_code& e
 }
 
 std::optional<kernel_link> rtnetlink::link_by_name(const std::string& name, std::error_code& ec) {
-  message_buffer buffer;
-  nlmsghdr* nlh = mnl_nlmsg_put_header(buffer.data());
-  nlh->nlmsg_type = RTM_GETLINK;
-  nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-  auto* ifi = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
-  ifi->ifi_family = AF_UNSPEC;
-  mnl_attr_put_strz(nlh, IFLA_IFNAME, name.c_str());
-  return get_link(nlh, ec);
+  link_request r(RTM_GETLINK, 0);
+  mnl_attr_put_strz(r.nlh, IFLA_IFNAME, name.c_str());
+  return get_link(r.nlh, ec);
 }
 
 std::optional<kernel_link> rtnetlink::link_by_index(unsigned index, std::error_code& ec) {
-  message_buffer buffer;
-  nlmsghdr* nlh = mnl_nlmsg_put_header(buffer.data());
-  nlh->nlmsg_type = RTM_GETLINK;
-  nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-  auto* ifi = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
-  ifi->ifi_family = AF_UNSPEC;
-  ifi->ifi_index = static_cast<int>(index);
-  return get_link(nlh, ec);
+  link_request r(RTM_GETLINK, index);
+  return get_link(r.nlh, ec);
 }
 
 }  // namespace tunstack::netif::detail
