@@ -50,7 +50,7 @@ require_root_and_tun() {
 new_netns() {
   ip netns add "$NS" || fail "cannot create network namespace $NS"
   NS_CREATED=1
-  ip -n "$NS" link set lo up
+  ip -n "$NS" link set lo up || fail "cannot configure namespace $NS (ip -n $NS link set lo up)"
 }
 
 in_ns() { ip netns exec "$NS" "$@"; }
@@ -74,10 +74,20 @@ start_tunstack() {
   ip netns exec "$NS" "$TUNSTACK" "$@" >"$WORK/$_name.log" 2>&1 &
   TS_PID=$!
   PIDS="$PIDS $TS_PID"
-  if ! wait_for_line "$WORK/$_name.log" "answering" 10; then
-    cat "$WORK/$_name.log" >&2
-    fail "tunstack ($_name) did not start within 10 s"
-  fi
+  _deadline=$(($(date +%s) + 10))
+  until grep -q "answering" "$WORK/$_name.log" 2>/dev/null; do
+    if ! kill -0 "$TS_PID" 2>/dev/null; then
+      wait "$TS_PID"
+      _status=$?
+      cat "$WORK/$_name.log" >&2
+      fail "tunstack ($_name) exited with status $_status before it was ready"
+    fi
+    if [ "$(date +%s)" -ge "$_deadline" ]; then
+      cat "$WORK/$_name.log" >&2
+      fail "tunstack ($_name) did not start within 10 s"
+    fi
+    sleep 0.05
+  done
 }
 
 # stop_tunstack PID SIGNAL: sends SIGNAL and returns tunstack's exit status (fails after 10 s).
