@@ -151,6 +151,8 @@ void tunstack_port_assert_core_locked(void);
 /* Listen backlog is enforced, so connections beyond it are refused as the kernel does. */
 #define TCP_LISTEN_BACKLOG              1
 #define TCP_DEFAULT_LISTEN_BACKLOG      0xff
+/* SO_REUSEADDR for listeners, so a restarted server can bind a port with TIME-WAIT pcbs. */
+#define SO_REUSE                        1
 /* Keep-alive with per-socket idle/interval/count. */
 #define LWIP_TCP_KEEPALIVE              1
 /* Rounds writes up to whole segments in one pbuf (fewer pbufs per segment). */

@@ -19,7 +19,9 @@
 #include <asio/post.hpp>
 
 #include <array>
+#include <cstring>
 #include <span>
+#include <stdexcept>
 
 namespace tunstack::detail {
 namespace {
@@ -64,11 +66,26 @@ class netif_adapter final : public interface, public std::enable_shared_from_thi
       stack_.log(log_level::warning, "a link was destroyed while attached to the stack; remove "
                                      "the interface (or destroy the stack) first");
     });
+    std::string addresses = config_.ipv4 ? config_.ipv4->to_string() : std::string{};
+    for (const auto& network : config_.ipv6) {
+      ip6_addr_t a;
+      const auto bytes = network.address().to_bytes();
+      std::memcpy(a.addr, bytes.data(), bytes.size());
+      ip6_addr_clear_zone(&a);
+      s8_t index = -1;
+      if (netif_add_ip6_address(&netif_, &a, &index) != ERR_OK) {
+        throw std::invalid_argument("cannot add IPv6 address " + network.to_string() + " to " + name_ +
+                                    " (at most " + std::to_string(LWIP_IPV6_NUM_ADDRESSES) + " per interface)");
+      }
+      // No duplicate address detection on a point-to-point link: valid at once.
+      netif_ip6_addr_set_state(&netif_, index, IP6_ADDR_PREFERRED);
+      addresses += (addresses.empty() ? "" : ", ") + network.to_string();
+    }
     netif_set_up(&netif_);
     netif_set_link_up(&netif_);
-    if (config_.ipv4 && netif_default == nullptr) netif_set_default(&netif_);
+    if ((config_.ipv4 || !config_.ipv6.empty()) && netif_default == nullptr) netif_set_default(&netif_);
     stack_.log(log_level::info, "interface " + name_ + " up: " +
-                                    (config_.ipv4 ? config_.ipv4->to_string() : std::string{"no IPv4 address"}) +
+                                    (addresses.empty() ? std::string{"no address"} : addresses) +
                                     ", MTU " + std::to_string(mtu_));
     wait_readable();
   }
@@ -86,6 +103,7 @@ class netif_adapter final : public interface, public std::enable_shared_from_thi
     s.name = name_;
     s.mtu = mtu_;
     s.ipv4 = config_.ipv4;
+    s.ipv6 = config_.ipv6;
     s.up = running_ && !failed_;
     s.link = counters_;
     return s;

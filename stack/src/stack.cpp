@@ -4,7 +4,9 @@
 #include "tunstack/stack.hpp"
 
 #include "detail/interface.hpp"
+#include "detail/lwip_address.hpp"
 #include "detail/stack_impl.hpp"
+#include "tunstack/error.hpp"
 #include "tunstack/netif/link.hpp"
 #include "tunstack_port.h"
 
@@ -18,7 +20,9 @@
 #include "lwip/timeouts.h"
 #include "lwip/udp.h"
 
+#include <asio/execution/outstanding_work.hpp>
 #include <asio/post.hpp>
+#include <asio/prefer.hpp>
 
 #include <atomic>
 #include <cstring>
@@ -29,6 +33,9 @@ namespace detail {
 namespace {
 
 std::atomic<bool> g_stack_exists{false};
+stack_impl* g_current_impl = nullptr;
+tunstack::stack* g_current_stack = nullptr;
+tunstack::stack::provider g_provider;
 // True while a stack tears lwIP down: the destructor may run on a thread that is not the
 // io_context's (after the io_context stopped), and lwIP's core-lock check must allow it.
 bool g_tearing_down = false;
@@ -122,16 +129,25 @@ stack_impl::stack_impl(asio::io_context& io, stack_options options)
         "add another interface to it");
   }
   if (options_.rx_batch == 0) options_.rx_batch = 1;
+  g_current_impl = this;
 }
 
+stack_impl* stack_impl::current() noexcept { return g_current_impl; }
+
 stack_impl::~stack_impl() { shutdown(); }
+
+namespace {
+// lwIP's core-lock check: the stack's thread, or any thread while the io_context is stopped
+// (nothing runs the stack then, e.g. sockets destroyed after io_context::run() returned).
+bool may_enter_lwip(const stack_impl& s) noexcept { return s.on_stack_thread() || s.io_stopped(); }
+}  // namespace
 
 void stack_impl::start() {
   port::hooks hooks;
   hooks.context = this;
   hooks.now_ms = [](void* self) { return static_cast<stack_impl*>(self)->now_ms(); };
   hooks.on_stack_thread = [](void* self) {
-    return g_tearing_down || static_cast<stack_impl*>(self)->on_stack_thread();
+    return g_tearing_down || may_enter_lwip(*static_cast<stack_impl*>(self));
   };
   hooks.diag = [](void* self, const char* line) {
     static_cast<stack_impl*>(self)->log(log_level::trace, std::string{"lwip: "} + line);
@@ -149,6 +165,11 @@ void stack_impl::start() {
     }
   }
   started_lwip_ = true;
+  // The first handler the io_context runs: from then on, the stack belongs to the thread that
+  // runs it (see on_stack_thread).
+  asio::post(io_, [weak = weak_from_this()] {
+    if (auto self = weak.lock()) self->enter_handler();
+  });
   log(log_level::debug, "lwIP " LWIP_VERSION_STRING " initialised");
   schedule_timers();
 }
@@ -162,6 +183,10 @@ void stack_impl::shutdown() noexcept {
     // cannot fail for a timer that exists; nothing to do if it did
   }
   timer_armed_ = false;
+  // Sockets and listeners let go of their pcbs and fail their pending operations first (the
+  // completions are posted; they run if the io_context runs again).
+  const auto objects = std::exchange(objects_, {});
+  for (stack_object* o : objects) o->on_stack_shutdown();
   for (auto& i : interfaces_) {
     if (i) i->stop();
   }
@@ -179,11 +204,23 @@ void stack_impl::shutdown() noexcept {
   g_tearing_down = false;
   port::uninstall();
   started_lwip_ = false;
+  g_current_impl = nullptr;
   g_stack_exists = false;
 }
 
 bool stack_impl::on_stack_thread() const noexcept {
+  // owner_ is the thread that created the stack until the io_context runs our first handler,
+  // then the thread that runs it (also between its poll() calls, as tests do).
   return io_.get_executor().running_in_this_thread() || std::this_thread::get_id() == owner_;
+}
+
+asio::io_context* stack_impl::io_context_of(const asio::any_io_executor& ex) noexcept {
+  using plain = asio::io_context::executor_type;
+  using tracked = std::decay_t<decltype(asio::prefer(std::declval<plain>(),
+                                                     asio::execution::outstanding_work.tracked))>;
+  if (const auto* e = ex.target<plain>()) return &e->context();
+  if (const auto* e = ex.target<tracked>()) return &e->context();
+  return nullptr;
 }
 
 std::uint32_t stack_impl::now_ms() const noexcept {
@@ -291,17 +328,97 @@ stack_stats stack_impl::stats() const {
   return s;
 }
 
+namespace {
+
+const char* rfc9293_name(enum tcp_state state) {
+  switch (state) {
+    case CLOSED: return "CLOSED";
+    case LISTEN: return "LISTEN";
+    case SYN_SENT: return "SYN-SENT";
+    case SYN_RCVD: return "SYN-RECEIVED";
+    case ESTABLISHED: return "ESTABLISHED";
+    case FIN_WAIT_1: return "FIN-WAIT-1";
+    case FIN_WAIT_2: return "FIN-WAIT-2";
+    case CLOSE_WAIT: return "CLOSE-WAIT";
+    case CLOSING: return "CLOSING";
+    case LAST_ACK: return "LAST-ACK";
+    case TIME_WAIT: return "TIME-WAIT";
+  }
+  return "?";
+}
+
+asio::ip::tcp::endpoint endpoint_of(const ip_addr_t& address, u16_t port) {
+  if (IP_IS_ANY_TYPE_VAL(address)) return {asio::ip::address_v6::any(), port};
+  return {from_lwip(address), port};
+}
+
+tcp_connection_info describe(const tcp_pcb* pcb) {
+  tcp_connection_info i;
+  i.local = endpoint_of(pcb->local_ip, pcb->local_port);
+  i.state = rfc9293_name(pcb->state);
+  if (pcb->state == LISTEN) return i;
+  i.remote = endpoint_of(pcb->remote_ip, pcb->remote_port);
+  i.send_queued = TCP_SND_BUF - pcb->snd_buf;
+  i.receive_queued = TCP_WND_MAX(pcb) > pcb->rcv_wnd ? TCP_WND_MAX(pcb) - pcb->rcv_wnd : 0;
+  i.send_window = pcb->snd_wnd;
+  i.receive_window = pcb->rcv_wnd;
+  i.mss = pcb->mss;
+  i.cwnd = pcb->cwnd;
+  i.ssthresh = pcb->ssthresh;
+  // lwIP keeps sa = 8 * srtt and sv = 4 * rttvar, in slow-timer ticks (Jacobson/Karels).
+  if (pcb->sa != 0 || pcb->sv != 0) {
+    i.srtt = std::chrono::milliseconds((pcb->sa >> 3) * TCP_SLOW_INTERVAL);
+    i.rttvar = std::chrono::milliseconds((pcb->sv >> 2) * TCP_SLOW_INTERVAL);
+  }
+  i.rto = std::chrono::milliseconds(pcb->rto * TCP_SLOW_INTERVAL);
+  i.retransmissions = pcb->nrtx;
+  return i;
+}
+
+}  // namespace
+
+std::vector<tcp_connection_info> stack_impl::tcp_connections() const {
+  std::vector<tcp_connection_info> all;
+  for (const tcp_pcb_listen* l = tcp_listen_pcbs.listen_pcbs; l != nullptr; l = l->next) {
+    all.push_back(describe(reinterpret_cast<const tcp_pcb*>(l)));
+  }
+  for (const tcp_pcb* p = tcp_active_pcbs; p != nullptr; p = p->next) all.push_back(describe(p));
+  for (const tcp_pcb* p = tcp_tw_pcbs; p != nullptr; p = p->next) all.push_back(describe(p));
+  return all;
+}
+
 }  // namespace detail
 
 stack::stack(asio::io_context& io, stack_options options)
     : impl_(std::make_shared<detail::stack_impl>(io, std::move(options))) {
   impl_->start();
+  detail::g_current_stack = this;
 }
 
 stack::~stack() {
+  detail::g_current_stack = nullptr;
   impl_->shutdown();
   impl_.reset();
 }
+
+stack& stack::for_executor(const asio::any_io_executor& ex) {
+  asio::io_context* io = detail::stack_impl::io_context_of(ex);
+  if (detail::g_current_stack != nullptr) {
+    if (&detail::g_current_stack->impl().io() == io) return *detail::g_current_stack;
+    throw std::system_error(
+        make_error_code(errc::no_stack),
+        "tunstack: this executor's io_context is not the one the stack runs on (lwIP allows one "
+        "stack per process, and its sockets must use that stack's io_context)");
+  }
+  if (detail::g_provider && io != nullptr) return detail::g_provider(*io);
+  throw std::system_error(
+      make_error_code(errc::no_stack),
+      "tunstack: no tunstack::stack runs on this executor's io_context: create one first "
+      "(tunstack::stack st{io}; st.add_interface(...)), or link tunstack::autostart to have one "
+      "made from TUNSTACK_* environment variables");
+}
+
+stack::provider stack::set_provider(provider p) { return std::exchange(detail::g_provider, std::move(p)); }
 
 stack::executor_type stack::get_executor() const noexcept { return impl_->io().get_executor(); }
 
@@ -314,6 +431,8 @@ interface_id stack::add_interface(netif::link& link, const interface_config& con
 void stack::remove_interface(interface_id id) { impl_->remove_interface(id); }
 
 stack_stats stack::stats() const { return impl_->stats(); }
+
+std::vector<tcp_connection_info> stack::tcp_connections() const { return impl_->tcp_connections(); }
 
 std::chrono::milliseconds stack::now() const { return std::chrono::milliseconds(impl_->now_ms()); }
 

@@ -6,7 +6,9 @@
 #ifndef TUNSTACK_TESTS_SUPPORT_PACKET_HPP
 #define TUNSTACK_TESTS_SUPPORT_PACKET_HPP
 
+#include <asio/ip/address.hpp>
 #include <asio/ip/address_v4.hpp>
+#include <asio/ip/address_v6.hpp>
 
 #include <algorithm>
 
@@ -17,6 +19,8 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 namespace tunstack::testing {
@@ -171,6 +175,200 @@ class icmp_echo_view {
  private:
   std::span<const std::byte> b_;
 };
+
+// ---- IPv6 (RFC 8200) ---------------------------------------------------------------------
+
+struct ipv6_fields {
+  std::uint8_t traffic_class = 0;
+  std::uint32_t flow_label = 0;
+  std::optional<std::uint16_t> payload_length;  ///< default: the payload's size
+  std::uint8_t next_header = 58;                ///< ICMPv6
+  std::uint8_t hop_limit = 64;
+  asio::ip::address_v6 src = asio::ip::make_address_v6("fd00:3::1");
+  asio::ip::address_v6 dst = asio::ip::make_address_v6("fd00:3::50");
+};
+
+inline bytes build_ipv6(const ipv6_fields& f, std::span<const std::byte> payload) {
+  bytes b(40 + payload.size());
+  put32(b, 0, 6U << 28 | static_cast<std::uint32_t>(f.traffic_class) << 20 | (f.flow_label & 0xfffff));
+  put16(b, 4, f.payload_length.value_or(static_cast<std::uint16_t>(payload.size())));
+  b[6] = static_cast<std::byte>(f.next_header);
+  b[7] = static_cast<std::byte>(f.hop_limit);
+  const auto s = f.src.to_bytes(), d = f.dst.to_bytes();
+  for (std::size_t i = 0; i < 16; ++i) {
+    b[8 + i] = static_cast<std::byte>(s[i]);
+    b[24 + i] = static_cast<std::byte>(d[i]);
+  }
+  std::copy(payload.begin(), payload.end(), b.begin() + 40);
+  return b;
+}
+
+/// The sum of a transport pseudo-header (RFC 793 / RFC 8200 8.1), to seed internet_checksum.
+inline std::uint32_t pseudo_header_sum(const asio::ip::address& src, const asio::ip::address& dst,
+                                       std::uint8_t protocol, std::size_t length) {
+  std::uint32_t sum = 0;
+  auto add = [&sum](const auto& bytes) {
+    for (std::size_t i = 0; i < bytes.size(); i += 2) sum += static_cast<std::uint32_t>(bytes[i]) << 8 | bytes[i + 1];
+  };
+  if (src.is_v4()) {
+    add(src.to_v4().to_bytes());
+    add(dst.to_v4().to_bytes());
+  } else {
+    add(src.to_v6().to_bytes());
+    add(dst.to_v6().to_bytes());
+  }
+  sum += protocol;
+  sum += static_cast<std::uint32_t>(length & 0xffff) + static_cast<std::uint32_t>(length >> 16);
+  return sum;
+}
+
+/// An ICMPv6 echo request (type 128) or reply (129), with its checksum over the pseudo-header.
+inline bytes build_icmp6_echo(const icmp_echo_fields& f, const asio::ip::address_v6& src,
+                              const asio::ip::address_v6& dst) {
+  bytes b(8 + f.data.size());
+  b[0] = static_cast<std::byte>(f.type);
+  b[1] = static_cast<std::byte>(f.code);
+  put16(b, 4, f.id);
+  put16(b, 6, f.sequence);
+  std::copy(f.data.begin(), f.data.end(), b.begin() + 8);
+  put16(b, 2, f.checksum.value_or(internet_checksum(b, pseudo_header_sum(src, dst, 58, b.size()))));
+  return b;
+}
+
+// ---- TCP (RFC 9293) -----------------------------------------------------------------------
+
+namespace tcp_flag {
+constexpr std::uint8_t fin = 0x01, syn = 0x02, rst = 0x04, psh = 0x08, ack = 0x10, urg = 0x20;
+}
+
+/// TCP options as the tests use them; each one that is set is encoded (RFC 9293 3.2, RFC 7323,
+/// RFC 2018).
+struct tcp_options {
+  std::optional<std::uint16_t> mss;
+  std::optional<std::uint8_t> window_scale;
+  bool sack_permitted = false;
+  std::optional<std::pair<std::uint32_t, std::uint32_t>> timestamps;  ///< TSval, TSecr
+
+  bytes encode() const {
+    bytes o;
+    auto push = [&o](std::initializer_list<unsigned> v) {
+      for (unsigned x : v) o.push_back(static_cast<std::byte>(x));
+    };
+    if (mss) push({2, 4, static_cast<unsigned>(*mss >> 8), static_cast<unsigned>(*mss & 0xff)});
+    if (sack_permitted) push({4, 2});
+    if (timestamps) {
+      push({8, 10});
+      for (std::uint32_t v : {timestamps->first, timestamps->second}) {
+        push({v >> 24, (v >> 16) & 0xff, (v >> 8) & 0xff, v & 0xff});
+      }
+    }
+    if (window_scale) push({3, 3, *window_scale});
+    while (o.size() % 4 != 0) o.push_back(std::byte{1});  // NOP padding
+    return o;
+  }
+};
+
+struct tcp_fields {
+  std::uint16_t src_port = 40000;
+  std::uint16_t dst_port = 7;
+  std::uint32_t seq = 0;
+  std::uint32_t ack = 0;
+  std::uint8_t flags = tcp_flag::ack;
+  std::uint16_t window = 65535;
+  tcp_options options;
+  bytes payload;
+  std::optional<std::uint16_t> checksum;  ///< default: correct
+};
+
+/// A TCP segment (header + payload) with its checksum over the pseudo-header for @p src/@p dst.
+inline bytes build_tcp(const tcp_fields& f, const asio::ip::address& src, const asio::ip::address& dst) {
+  const bytes options = f.options.encode();
+  const std::size_t header = 20 + options.size();
+  bytes b(header + f.payload.size());
+  put16(b, 0, f.src_port);
+  put16(b, 2, f.dst_port);
+  put32(b, 4, f.seq);
+  put32(b, 8, f.ack);
+  b[12] = static_cast<std::byte>(header / 4 << 4);
+  b[13] = static_cast<std::byte>(f.flags);
+  put16(b, 14, f.window);
+  std::copy(options.begin(), options.end(), b.begin() + 20);
+  std::copy(f.payload.begin(), f.payload.end(), b.begin() + static_cast<std::ptrdiff_t>(header));
+  put16(b, 16, f.checksum.value_or(internet_checksum(b, pseudo_header_sum(src, dst, 6, b.size()))));
+  return b;
+}
+
+/// A read-only view of a TCP segment; valid() before any accessor.
+class tcp_view {
+ public:
+  explicit tcp_view(std::span<const std::byte> b) : b_(b) {}
+  bool valid() const { return b_.size() >= 20 && header_length() >= 20 && header_length() <= b_.size(); }
+  std::uint16_t src_port() const { return get16(b_, 0); }
+  std::uint16_t dst_port() const { return get16(b_, 2); }
+  std::uint32_t seq() const { return get32(b_, 4); }
+  std::uint32_t ack() const { return get32(b_, 8); }
+  std::size_t header_length() const { return (static_cast<unsigned>(b_[12]) >> 4) * 4U; }
+  std::uint8_t flags() const { return static_cast<std::uint8_t>(b_[13]); }
+  bool has(std::uint8_t flag) const { return (flags() & flag) == flag; }
+  std::uint16_t window() const { return get16(b_, 14); }
+  std::span<const std::byte> payload() const { return b_.subspan(header_length()); }
+  bool checksum_ok(const asio::ip::address& src, const asio::ip::address& dst) const {
+    return internet_checksum(b_, pseudo_header_sum(src, dst, 6, b_.size())) == 0;
+  }
+  /// The options, decoded (kind 0 ends the list, kind 1 is padding).
+  tcp_options options() const {
+    tcp_options o;
+    std::size_t i = 20;
+    while (i < header_length()) {
+      const auto kind = static_cast<unsigned>(b_[i]);
+      if (kind == 0) break;
+      if (kind == 1) {
+        ++i;
+        continue;
+      }
+      if (i + 1 >= header_length()) break;
+      const auto length = static_cast<std::size_t>(b_[i + 1]);
+      if (length < 2 || i + length > header_length()) break;
+      if (kind == 2 && length == 4) o.mss = get16(b_, i + 2);
+      if (kind == 3 && length == 3) o.window_scale = static_cast<std::uint8_t>(b_[i + 2]);
+      if (kind == 4 && length == 2) o.sack_permitted = true;
+      if (kind == 8 && length == 10) o.timestamps = std::pair{get32(b_, i + 2), get32(b_, i + 6)};
+      i += length;
+    }
+    return o;
+  }
+
+ private:
+  std::span<const std::byte> b_;
+};
+
+// ---- UDP (RFC 768) -----------------------------------------------------------------------
+
+struct udp_fields {
+  std::uint16_t src_port = 40000;
+  std::uint16_t dst_port = 7;
+  bytes payload;
+  std::optional<std::uint16_t> checksum;
+};
+
+inline bytes build_udp(const udp_fields& f, const asio::ip::address& src, const asio::ip::address& dst) {
+  bytes b(8 + f.payload.size());
+  put16(b, 0, f.src_port);
+  put16(b, 2, f.dst_port);
+  put16(b, 4, static_cast<std::uint16_t>(b.size()));
+  std::copy(f.payload.begin(), f.payload.end(), b.begin() + 8);
+  std::uint16_t sum = internet_checksum(b, pseudo_header_sum(src, dst, 17, b.size()));
+  if (sum == 0) sum = 0xffff;  // RFC 768: a computed zero is sent as all ones
+  put16(b, 6, f.checksum.value_or(sum));
+  return b;
+}
+
+/// Bytes of a string, for payloads.
+inline bytes text(std::string_view s) {
+  bytes b(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) b[i] = static_cast<std::byte>(s[i]);
+  return b;
+}
 
 /// Hex dump for failure messages: "45 00 00 54 ...".
 inline std::string hex(std::span<const std::byte> b) {

@@ -12,6 +12,7 @@
 
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -27,21 +28,43 @@ inline std::vector<std::string> pools_in_use(const stack_stats& s) {
   return in_use;
 }
 
+/// Checks, after the stack's teardown freed every pcb, that lwIP's pools were empty: the stack
+/// logs a warning for each pool still in use then (a leak of pbufs, segments or pcbs).
+struct leak_check {
+  std::vector<std::string> warnings;
+  ~leak_check() {
+    std::string all;
+    for (const auto& w : warnings) all += w + "; ";
+    CHECK_MESSAGE(warnings.empty(), "lwIP memory leaked: " << all);
+  }
+  log_sink sink() {
+    return [this](log_level level, std::string_view line) {
+      if (level <= log_level::warning && line.find("still has") != std::string_view::npos) {
+        warnings.emplace_back(line);
+      }
+    };
+  }
+};
+
 struct test_stack {
   asio::io_context io;
   tunstack::netif::memory_link wire;  // declared before the stack: links outlive it
+  leak_check leaks;                   // checked after the stack is gone
   tunstack::stack st;
   tunstack::interface_id id;
 
   explicit test_stack(std::string address = "10.0.3.50/24", stack_options options = manual_clock())
-      : wire(io.get_executor()), st(io, std::move(options)) {
-    id = st.add_interface(wire, {.ipv4 = asio::ip::make_network_v4(address)});
+      : wire(io.get_executor()), st(io, with_leak_check(std::move(options), leaks)) {
+    id = st.add_interface(wire, {.ipv4 = asio::ip::make_network_v4(address),
+                                 .ipv6 = {asio::ip::make_network_v6("fd00:3::50/64")}});
   }
 
-  // Every test ends with lwIP's memory pools empty again (no leaked pbufs, segments, pcbs).
-  ~test_stack() {
-    const auto leaked = pools_in_use(st.stats());
-    CHECK_MESSAGE(leaked.empty(), "lwIP pools still in use: " << join(leaked));
+  static stack_options with_leak_check(stack_options options, leak_check& leaks) {
+    if (!options.log) {
+      options.log = leaks.sink();
+      options.log_max = log_level::warning;
+    }
+    return options;
   }
 
   static stack_options manual_clock() {
@@ -52,6 +75,21 @@ struct test_stack {
   void run() {
     io.restart();
     io.poll();
+  }
+
+  /// Moves the manual clock on (lwIP's timers: delayed ACKs, retransmissions, TIME-WAIT) and
+  /// runs what became ready.
+  void advance(std::chrono::milliseconds d) {
+    st.advance_time(d);
+    run();
+  }
+
+  /// The lwIP state of the first TCP pcb whose local or remote port is @p port ("" if none).
+  std::string tcp_state(std::uint16_t port) {
+    for (const auto& c : st.tcp_connections()) {
+      if (c.state != "LISTEN" && (c.local.port() == port || c.remote.port() == port)) return c.state;
+    }
+    return "";
   }
 
   /// Injects one packet and returns the first packet the stack sends in answer, if any.

@@ -2,6 +2,7 @@
 // for: addresses swapped, type 0, identifier, sequence number and data echoed, valid IP and
 // ICMP checksums. The test plays the kernel side on an in-memory link.
 #include "packet.hpp"
+#include "tcp_peer.hpp"
 #include "test_stack.hpp"
 
 #include <doctest/doctest.h>
@@ -98,4 +99,25 @@ TEST_CASE("icmp: a request for another address is not answered") {
   test_stack t;
   CHECK_FALSE(t.exchange(echo_request({}, {.dst = asio::ip::make_address_v4("10.0.3.51")})).has_value());
   CHECK(t.st.stats().icmp4.xmit == 0);
+}
+
+TEST_CASE("icmpv6: echo request gets an echo reply with the same identifier sequence and data") {
+  test_stack t;
+  const auto kernel = asio::ip::make_address_v6("fd00:3::1");
+  const auto stack = asio::ip::make_address_v6("fd00:3::50");
+  const icmp_echo_fields request{.type = 128, .id = 0x77, .sequence = 9};
+  const auto reply = t.exchange(build_ipv6({.src = kernel, .dst = stack}, build_icmp6_echo(request, kernel, stack)));
+  REQUIRE(reply.has_value());
+  // Expected: the same echo, type 129, from the stack's address, checksum over the pseudo-header.
+  icmp_echo_fields expected_icmp = request;
+  expected_icmp.type = 129;
+  const auto p = parse_ip(*reply);
+  REQUIRE(p.has_value());
+  CHECK(p->protocol == 58);
+  CHECK(p->src == asio::ip::address{stack});
+  CHECK(p->dst == asio::ip::address{kernel});
+  const bytes expected = build_icmp6_echo(expected_icmp, stack, kernel);
+  const bytes got(p->payload().begin(), p->payload().end());
+  CHECK_MESSAGE(got == expected, "got:\n" << hex(got) << "\nexpected:\n" << hex(expected));
+  CHECK(t.st.stats().icmp6.xmit >= 1);
 }

@@ -1,3 +1,4 @@
-// main.cpp - doctest's runner for the unit tests (no root, no kernel devices needed).
-#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+// main.cpp - doctest's runner for the unit tests (no root, no kernel devices needed). The
+// implementation switch, DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN, is set for this file by CMake:
+// printers.hpp is force-included (and includes doctest) before this file's first line.
 #include <doctest/doctest.h>

@@ -7,8 +7,10 @@
 #include "tunstack/log.hpp"
 #include "tunstack/stats.hpp"
 
+#include <asio/any_io_executor.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/network_v4.hpp>
+#include <asio/ip/network_v6.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -17,6 +19,7 @@
 #include <memory>
 #include <optional>
 #include <system_error>
+#include <vector>
 
 namespace tunstack {
 
@@ -57,6 +60,9 @@ struct interface_config {
   /// The stack's IPv4 address and prefix on this link, e.g. 10.0.3.50/24. The first interface
   /// with an address is also the default route. Default: none.
   std::optional<asio::ip::network_v4> ipv4;
+  /// The stack's IPv6 addresses and prefixes on this link, e.g. fd00:3::50/64. They are valid
+  /// at once (no duplicate address detection: a TUN link has no other hosts). Default: none.
+  std::vector<asio::ip::network_v6> ipv6;
   /// Called on the stack's thread when the link fails for good (e.g. the TUN device was
   /// deleted); the interface is down from then on. Default: the failure is only logged.
   std::function<void(std::error_code)> on_link_failure;
@@ -113,6 +119,8 @@ class stack {
 
   /// A snapshot of the stack's counters.
   stack_stats stats() const;
+  /// Every TCP pcb lwIP has: listeners, connections, and those in TIME-WAIT.
+  std::vector<tcp_connection_info> tcp_connections() const;
 
   /// lwIP's current time (milliseconds since the stack started; wraps after 49.7 days).
   std::chrono::milliseconds now() const;
@@ -121,6 +129,19 @@ class stack {
   /// Moves the manual clock forward by @p d, running every timer when it falls due.
   /// @throws std::logic_error unless the stack uses clock_kind::manual.
   void advance_time(std::chrono::milliseconds d);
+
+  /// The stack that runs on @p ex's io_context: this process's stack, or, if there is none and
+  /// a provider is set (set_provider), the one the provider makes. This is how sockets made from
+  /// an executor alone (as Asio code does: `tcp::acceptor a(executor, endpoint)`) find their
+  /// stack.
+  /// @throws std::system_error with tunstack::errc::no_stack if there is no such stack.
+  static stack& for_executor(const asio::any_io_executor& ex);
+
+  /// Makes a stack for an io_context that has none; see for_executor(). The provider owns
+  /// what it makes (e.g. as an io_context service, so that it is destroyed with it).
+  using provider = std::function<stack&(asio::io_context&)>;
+  /// Sets the provider (an empty function removes it). Returns the previous one.
+  static provider set_provider(provider p);
 
   /// For tunstack's own socket types; not part of the application API.
   detail::stack_impl& impl() const noexcept { return *impl_; }

@@ -4,6 +4,8 @@
 #define TUNSTACK_STATS_HPP
 
 #include <asio/ip/network_v4.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/ip/network_v6.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -62,8 +64,30 @@ struct interface_stats {
   std::string name;  ///< the link's name, e.g. "tun0"
   std::size_t mtu = 0;
   std::optional<asio::ip::network_v4> ipv4;
+  std::vector<asio::ip::network_v6> ipv6;
   bool up = false;   ///< false after the link failed
   link_counters link;
+};
+
+/// One TCP connection (or listener) as lwIP sees it, for status pages and debugging.
+struct tcp_connection_info {
+  asio::ip::tcp::endpoint local;
+  asio::ip::tcp::endpoint remote;
+  /// The RFC 9293 state name: "LISTEN", "SYN-SENT", "SYN-RECEIVED", "ESTABLISHED",
+  /// "FIN-WAIT-1", "FIN-WAIT-2", "CLOSE-WAIT", "CLOSING", "LAST-ACK", "TIME-WAIT".
+  std::string state;
+  std::size_t send_queued = 0;     ///< bytes written but not yet acknowledged by the peer
+  std::size_t receive_queued = 0;  ///< bytes received but not yet read by the application
+  std::uint32_t send_window = 0;   ///< the peer's window (bytes)
+  std::uint32_t receive_window = 0;  ///< our window (bytes)
+  std::uint16_t mss = 0;
+  std::uint32_t cwnd = 0;          ///< congestion window (bytes)
+  std::uint32_t ssthresh = 0;
+  /// Smoothed RTT, its variance and the retransmission timeout. lwIP measures RTT in ticks of
+  /// its 500 ms slow timer, so these are coarse; unset until a first measurement.
+  std::optional<std::chrono::milliseconds> srtt, rttvar;
+  std::chrono::milliseconds rto{0};
+  std::uint32_t retransmissions = 0;  ///< consecutive retransmissions of the oldest segment
 };
 
 /// A snapshot of everything the stack counts.

@@ -2,12 +2,15 @@
 #ifndef TUNSTACK_TUNSTACK_HPP
 #define TUNSTACK_TUNSTACK_HPP
 
+#include "tunstack/error.hpp"
 #include "tunstack/log.hpp"
 #include "tunstack/netif/link.hpp"
 #include "tunstack/netif/memory_link.hpp"
 #include "tunstack/netif/tun_device.hpp"
 #include "tunstack/stack.hpp"
 #include "tunstack/stats.hpp"
+#include "tunstack/tcp.hpp"
+#include "tunstack/udp.hpp"
 #include "tunstack/version.hpp"
 
 #endif  // TUNSTACK_TUNSTACK_HPP

@@ -1,0 +1,417 @@
+// tcp.hpp - tunstack::tcp: TCP on the userspace stack, shaped like asio::ip::tcp so that Asio
+// code moves over by changing `using asio::ip::tcp;` to `using tunstack::tcp;`.
+//
+// tcp::socket models Asio's AsyncReadStream and AsyncWriteStream: asio::async_read,
+// async_write, async_read_until, coroutines, futures and callbacks work unchanged. Errors are
+// Asio's codes (eof on an orderly close, connection_reset, timed_out, ...). No lwIP type here.
+#ifndef TUNSTACK_TCP_HPP
+#define TUNSTACK_TCP_HPP
+
+#include "tunstack/detail/operation.hpp"
+#include "tunstack/error.hpp"
+
+#include <asio/any_io_executor.hpp>
+#include <asio/async_result.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/socket_base.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <future>
+#include <memory>
+#include <string>
+#include <system_error>
+#include <utility>
+
+namespace tunstack {
+
+class stack;
+namespace detail {
+class tcp_connection;
+class tcp_listener;
+}  // namespace detail
+
+/// TCP on a tunstack::stack: the counterpart of asio::ip::tcp.
+class tcp {
+ public:
+  /// Endpoints and protocols are Asio's own types.
+  using endpoint = asio::ip::tcp::endpoint;
+  static asio::ip::tcp v4() noexcept { return asio::ip::tcp::v4(); }
+  static asio::ip::tcp v6() noexcept { return asio::ip::tcp::v6(); }
+
+  class socket;
+  class acceptor;
+
+  /// Socket option: Nagle's algorithm off (true) or on (false). Same type as Asio's.
+  using no_delay = asio::ip::tcp::no_delay;
+  /// Socket option: send keep-alive probes on an idle connection. Same type as Asio's.
+  using keep_alive = asio::socket_base::keep_alive;
+  /// Socket option: idle time before the first keep-alive probe (Linux TCP_KEEPIDLE).
+  struct keep_alive_idle {
+    std::chrono::milliseconds value{7'200'000};
+  };
+  /// Socket option: time between keep-alive probes (Linux TCP_KEEPINTVL).
+  struct keep_alive_interval {
+    std::chrono::milliseconds value{75'000};
+  };
+  /// Socket option: unanswered probes before the connection times out (Linux TCP_KEEPCNT).
+  struct keep_alive_count {
+    unsigned value = 9;
+  };
+};
+
+namespace detail {
+// Entry points of the socket's operations; defined in tcp_socket.cpp. Each may be called from
+// any thread: the work is done on the stack's thread.
+void tcp_start_connect(const std::shared_ptr<tcp_connection>& c, const tcp::endpoint& peer,
+                       completion<std::error_code> handler);
+void tcp_start_read(const std::shared_ptr<tcp_connection>& c, mutable_buffers buffers,
+                    completion<std::error_code, std::size_t> handler);
+void tcp_start_write(const std::shared_ptr<tcp_connection>& c, const_buffers buffers,
+                     completion<std::error_code, std::size_t> handler);
+[[noreturn]] void throw_error(const std::error_code& ec, const char* operation);
+inline void throw_if(const std::error_code& ec, const char* operation) {
+  if (ec) throw_error(ec, operation);
+}
+/// Fails with errc::blocking_on_stack_thread when called on the thread that runs @p ex.
+bool may_block(const asio::any_io_executor& ex, std::error_code& ec) noexcept;
+}  // namespace detail
+
+/// A TCP connection on a tunstack::stack.
+///
+/// Like asio::ip::tcp::socket: open it by connecting (async_connect) or get it from an
+/// acceptor; read and write with async_read_some/async_write_some or with Asio's composed
+/// operations (asio::async_read, asio::async_write, asio::async_read_until).
+///
+/// @par Semantics
+/// - A read completes with the bytes received so far (at least one), with asio::error::eof
+///   and 0 bytes once the peer closed its side and everything was read, or with the
+///   connection's error. A zero-size read completes at once with success.
+/// - A write completes as soon as the stack took some bytes (as many as fit in its send
+///   buffer); it waits while the buffer is full. The returned count may be less than asked:
+///   use asio::async_write to send everything.
+/// - Received data is acknowledged to the peer only as it is read, so a socket that is not read
+///   closes its receive window instead of buffering without bound.
+/// - Handlers never run inside the initiating call, and never inside the stack's packet
+///   processing: completions are posted to the handler's associated executor.
+/// - Destroying or closing a socket completes its pending operations with
+///   asio::error::operation_aborted; the connection is closed gracefully (FIN), or reset if
+///   received data was never read (as the kernel does). A moved-from socket is closed.
+/// - Per-operation cancellation (asio::bind_cancellation_slot, awaitable operators) is
+///   supported for connect, read and write.
+///
+/// @par Thread safety
+/// Distinct objects: safe. Shared objects: unsafe, as with Asio's sockets. Operations may be
+/// started from any thread; the work happens on the stack's thread. The blocking functions
+/// (connect, read_some, write_some) must not be called on the stack's thread: there they fail
+/// with tunstack::errc::blocking_on_stack_thread instead of deadlocking.
+///
+/// @code
+/// asio::awaitable<void> echo(tunstack::tcp::socket s) {
+///   char data[4096];
+///   for (;;) {
+///     std::size_t n = co_await s.async_read_some(asio::buffer(data), asio::use_awaitable);
+///     co_await asio::async_write(s, asio::buffer(data, n), asio::use_awaitable);
+///   }
+/// }
+/// @endcode
+class tcp::socket {
+ public:
+  using executor_type = asio::any_io_executor;
+  using protocol_type = asio::ip::tcp;
+  using endpoint_type = tcp::endpoint;
+
+  /// A socket on @p s, not connected yet.
+  explicit socket(stack& s);
+  /// A socket on the stack that runs on @p ex's io_context (see stack::for_executor).
+  /// @throws std::system_error (tunstack::errc::no_stack) if there is none.
+  explicit socket(const executor_type& ex);
+  socket(socket&& other) noexcept;
+  socket& operator=(socket&& other) noexcept;
+  ~socket();
+  socket(const socket&) = delete;
+  socket& operator=(const socket&) = delete;
+
+  executor_type get_executor() const noexcept { return executor_; }
+  /// True from construction until close() (or until moved from).
+  bool is_open() const noexcept;
+
+  /// Connects to @p peer. Completion signature: void(std::error_code).
+  /// Errors: connection_refused (the peer answered with RST), timed_out (no answer after
+  /// lwIP's SYN retries), network_unreachable (no route), already_connected, already_started.
+  template <class ConnectToken = asio::default_completion_token_t<executor_type>>
+  auto async_connect(const endpoint_type& peer, ConnectToken&& token = ConnectToken()) {
+    return asio::async_initiate<ConnectToken, void(std::error_code)>(
+        initiate_connect{impl_, executor_}, token, peer);
+  }
+
+  /// Reads some bytes. Completion signature: void(std::error_code, std::size_t).
+  template <class MutableBufferSequence,
+            class ReadToken = asio::default_completion_token_t<executor_type>>
+  auto async_read_some(const MutableBufferSequence& buffers, ReadToken&& token = ReadToken()) {
+    return asio::async_initiate<ReadToken, void(std::error_code, std::size_t)>(
+        initiate_read{impl_, executor_}, token, detail::mutable_buffers(buffers));
+  }
+
+  /// Writes some bytes. Completion signature: void(std::error_code, std::size_t).
+  template <class ConstBufferSequence,
+            class WriteToken = asio::default_completion_token_t<executor_type>>
+  auto async_write_some(const ConstBufferSequence& buffers, WriteToken&& token = WriteToken()) {
+    return asio::async_initiate<WriteToken, void(std::error_code, std::size_t)>(
+        initiate_write{impl_, executor_}, token, detail::const_buffers(buffers));
+  }
+
+  /// @name Blocking operations, for threads other than the stack's
+  /// Each waits for the asynchronous operation to complete. The error_code overloads report
+  /// failures in @p ec; the others throw std::system_error naming the operation.
+  /// @{
+  void connect(const endpoint_type& peer, std::error_code& ec);
+  void connect(const endpoint_type& peer) {
+    std::error_code ec;
+    connect(peer, ec);
+    detail::throw_if(ec, "tunstack::tcp::socket::connect");
+  }
+  template <class MutableBufferSequence>
+  std::size_t read_some(const MutableBufferSequence& buffers, std::error_code& ec) {
+    return wait_for_transfer(
+        [&](auto h) { async_read_some(buffers, std::move(h)); }, ec);
+  }
+  template <class MutableBufferSequence>
+  std::size_t read_some(const MutableBufferSequence& buffers) {
+    std::error_code ec;
+    const std::size_t n = read_some(buffers, ec);
+    detail::throw_if(ec, "tunstack::tcp::socket::read_some");
+    return n;
+  }
+  template <class ConstBufferSequence>
+  std::size_t write_some(const ConstBufferSequence& buffers, std::error_code& ec) {
+    return wait_for_transfer(
+        [&](auto h) { async_write_some(buffers, std::move(h)); }, ec);
+  }
+  template <class ConstBufferSequence>
+  std::size_t write_some(const ConstBufferSequence& buffers) {
+    std::error_code ec;
+    const std::size_t n = write_some(buffers, ec);
+    detail::throw_if(ec, "tunstack::tcp::socket::write_some");
+    return n;
+  }
+  /// @}
+
+  /// Shuts down sending (a FIN after the queued data), receiving (later reads report eof;
+  /// arriving data is acknowledged and dropped), or both.
+  void shutdown(asio::socket_base::shutdown_type what, std::error_code& ec);
+  void shutdown(asio::socket_base::shutdown_type what) {
+    std::error_code ec;
+    shutdown(what, ec);
+    detail::throw_if(ec, "tunstack::tcp::socket::shutdown");
+  }
+  /// Closes the socket: pending operations complete with operation_aborted, the connection
+  /// is closed gracefully (or reset, if received data was left unread).
+  void close(std::error_code& ec);
+  void close() {
+    std::error_code ec;
+    close(ec);
+    detail::throw_if(ec, "tunstack::tcp::socket::close");
+  }
+  /// Completes pending operations with operation_aborted (a pending connect is abandoned).
+  void cancel(std::error_code& ec);
+  void cancel() {
+    std::error_code ec;
+    cancel(ec);
+    detail::throw_if(ec, "tunstack::tcp::socket::cancel");
+  }
+
+  endpoint_type local_endpoint(std::error_code& ec) const;
+  endpoint_type local_endpoint() const {
+    std::error_code ec;
+    auto e = local_endpoint(ec);
+    detail::throw_if(ec, "tunstack::tcp::socket::local_endpoint");
+    return e;
+  }
+  endpoint_type remote_endpoint(std::error_code& ec) const;
+  endpoint_type remote_endpoint() const {
+    std::error_code ec;
+    auto e = remote_endpoint(ec);
+    detail::throw_if(ec, "tunstack::tcp::socket::remote_endpoint");
+    return e;
+  }
+
+  /// @name Options: tcp::no_delay, tcp::keep_alive, tcp::keep_alive_idle,
+  /// tcp::keep_alive_interval, tcp::keep_alive_count. Options set before connecting apply once
+  /// the connection exists.
+  /// @{
+  template <class Option>
+  void set_option(const Option& option) {
+    std::error_code ec;
+    set_option(option, ec);
+    detail::throw_if(ec, "tunstack::tcp::socket::set_option");
+  }
+  template <class Option>
+  void get_option(Option& option) const {
+    std::error_code ec;
+    get_option(option, ec);
+    detail::throw_if(ec, "tunstack::tcp::socket::get_option");
+  }
+  void set_option(const tcp::no_delay& option, std::error_code& ec);
+  void set_option(const tcp::keep_alive& option, std::error_code& ec);
+  void set_option(const tcp::keep_alive_idle& option, std::error_code& ec);
+  void set_option(const tcp::keep_alive_interval& option, std::error_code& ec);
+  void set_option(const tcp::keep_alive_count& option, std::error_code& ec);
+  void get_option(tcp::no_delay& option, std::error_code& ec) const;
+  void get_option(tcp::keep_alive& option, std::error_code& ec) const;
+  void get_option(tcp::keep_alive_idle& option, std::error_code& ec) const;
+  void get_option(tcp::keep_alive_interval& option, std::error_code& ec) const;
+  void get_option(tcp::keep_alive_count& option, std::error_code& ec) const;
+  /// @}
+
+ private:
+  friend class tcp::acceptor;
+  friend class detail::tcp_listener;
+  socket(std::shared_ptr<detail::tcp_connection> impl, executor_type ex);
+
+  struct initiate_connect {
+    using executor_type = asio::any_io_executor;
+    std::shared_ptr<detail::tcp_connection> impl;
+    executor_type executor;
+    executor_type get_executor() const noexcept { return executor; }
+    template <class Handler>
+    void operator()(Handler&& h, const endpoint_type& peer) const {
+      detail::tcp_start_connect(impl, peer, detail::completion<std::error_code>(std::forward<Handler>(h), executor));
+    }
+  };
+  struct initiate_read {
+    using executor_type = asio::any_io_executor;
+    std::shared_ptr<detail::tcp_connection> impl;
+    executor_type executor;
+    executor_type get_executor() const noexcept { return executor; }
+    template <class Handler>
+    void operator()(Handler&& h, detail::mutable_buffers buffers) const {
+      detail::tcp_start_read(impl, std::move(buffers),
+                             detail::completion<std::error_code, std::size_t>(std::forward<Handler>(h), executor));
+    }
+  };
+  struct initiate_write {
+    using executor_type = asio::any_io_executor;
+    std::shared_ptr<detail::tcp_connection> impl;
+    executor_type executor;
+    executor_type get_executor() const noexcept { return executor; }
+    template <class Handler>
+    void operator()(Handler&& h, detail::const_buffers buffers) const {
+      detail::tcp_start_write(impl, std::move(buffers),
+                              detail::completion<std::error_code, std::size_t>(std::forward<Handler>(h), executor));
+    }
+  };
+
+  // Starts an operation with a handler that fulfils a promise, and waits for it.
+  template <class Start>
+  std::size_t wait_for_transfer(Start&& start, std::error_code& ec) {
+    if (!detail::may_block(executor_, ec)) return 0;
+    std::promise<std::pair<std::error_code, std::size_t>> done;
+    auto result = done.get_future();
+    start([&done](std::error_code e, std::size_t n) { done.set_value({e, n}); });
+    const auto [e, n] = result.get();
+    ec = e;
+    return n;
+  }
+
+  std::shared_ptr<detail::tcp_connection> impl_;
+  executor_type executor_;
+};
+
+namespace detail {
+void tcp_start_accept(const std::shared_ptr<tcp_listener>& l,
+                      completion<std::error_code, tcp::socket> handler);
+}  // namespace detail
+
+/// Accepts TCP connections on a tunstack::stack: the counterpart of asio::ip::tcp::acceptor.
+///
+/// The constructor binds and listens. Connections that complete the handshake while nobody is
+/// accepting wait in the backlog; when it is full, further SYNs are dropped (the client
+/// retries), as Linux does. lwIP limits the backlog to 255.
+///
+/// @code
+/// tunstack::tcp::acceptor acceptor{st, {tunstack::tcp::v4(), 7}};
+/// acceptor.async_accept([](std::error_code ec, tunstack::tcp::socket s) { ... });
+/// @endcode
+class tcp::acceptor {
+ public:
+  using executor_type = asio::any_io_executor;
+  using protocol_type = asio::ip::tcp;
+  using endpoint_type = tcp::endpoint;
+
+  /// Binds to @p local (the unspecified IPv6 address accepts IPv4 and IPv6) and listens.
+  /// Port 0 picks a free port (see local_endpoint()).
+  /// @throws std::system_error: address_in_use if another listener has the address and port.
+  acceptor(stack& s, const endpoint_type& local,
+           int backlog = asio::socket_base::max_listen_connections);
+  /// The same on the stack that runs on @p ex's io_context, as asio::ip::tcp::acceptor(ex,
+  /// endpoint, reuse_address) would. Addresses are always reusable after TIME-WAIT here.
+  acceptor(const executor_type& ex, const endpoint_type& local, bool reuse_address = true);
+  acceptor(acceptor&& other) noexcept;
+  acceptor& operator=(acceptor&& other) noexcept;
+  ~acceptor();
+  acceptor(const acceptor&) = delete;
+  acceptor& operator=(const acceptor&) = delete;
+
+  executor_type get_executor() const noexcept { return executor_; }
+  bool is_open() const noexcept;
+
+  /// Accepts one connection. Completion signature: void(std::error_code, tcp::socket).
+  template <class AcceptToken = asio::default_completion_token_t<executor_type>>
+  auto async_accept(AcceptToken&& token = AcceptToken()) {
+    return asio::async_initiate<AcceptToken, void(std::error_code, tcp::socket)>(
+        initiate_accept{impl_, executor_}, token);
+  }
+
+  /// Blocking accept, for threads other than the stack's.
+  tcp::socket accept(std::error_code& ec);
+  tcp::socket accept() {
+    std::error_code ec;
+    auto s = accept(ec);
+    detail::throw_if(ec, "tunstack::tcp::acceptor::accept");
+    return s;
+  }
+
+  /// Stops listening: a pending accept completes with operation_aborted; connections waiting
+  /// in the backlog are reset.
+  void close(std::error_code& ec);
+  void close() {
+    std::error_code ec;
+    close(ec);
+    detail::throw_if(ec, "tunstack::tcp::acceptor::close");
+  }
+  /// Completes a pending accept with operation_aborted; keeps listening.
+  void cancel(std::error_code& ec);
+  void cancel() {
+    std::error_code ec;
+    cancel(ec);
+    detail::throw_if(ec, "tunstack::tcp::acceptor::cancel");
+  }
+
+  endpoint_type local_endpoint(std::error_code& ec) const;
+  endpoint_type local_endpoint() const {
+    std::error_code ec;
+    auto e = local_endpoint(ec);
+    detail::throw_if(ec, "tunstack::tcp::acceptor::local_endpoint");
+    return e;
+  }
+
+ private:
+  struct initiate_accept {
+    using executor_type = asio::any_io_executor;
+    std::shared_ptr<detail::tcp_listener> impl;
+    executor_type executor;
+    executor_type get_executor() const noexcept { return executor; }
+    template <class Handler>
+    void operator()(Handler&& h) const {
+      detail::tcp_start_accept(impl, detail::completion<std::error_code, tcp::socket>(std::forward<Handler>(h), executor));
+    }
+  };
+
+  std::shared_ptr<detail::tcp_listener> impl_;
+  executor_type executor_;
+};
+
+}  // namespace tunstack
+
+#endif  // TUNSTACK_TCP_HPP

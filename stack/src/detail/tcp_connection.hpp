@@ -1,0 +1,126 @@
+// detail/tcp_connection.hpp - the state behind a tcp::socket: lwIP's pcb, the received data
+// not yet read, and the parked read, write and connect operations. lwIP's callbacks reach it
+// through tcp_arg (never the socket handle, which can move); the socket owns it through a
+// shared_ptr, so it also survives lwIP freeing the pcb on its own (RST, timeout).
+#ifndef TUNSTACK_DETAIL_TCP_CONNECTION_HPP
+#define TUNSTACK_DETAIL_TCP_CONNECTION_HPP
+
+#include "detail/stack_impl.hpp"
+#include "tunstack/detail/operation.hpp"
+#include "tunstack/tcp.hpp"
+
+#include "lwip/tcp.h"
+
+#include <cstddef>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <system_error>
+
+namespace tunstack::detail {
+
+class tcp_connection final : public std::enable_shared_from_this<tcp_connection>, public stack_object {
+ public:
+  /// Not connected yet (async_connect makes the pcb).
+  explicit tcp_connection(stack_impl& stack);
+  /// Takes over a pcb lwIP accepted.
+  tcp_connection(stack_impl& stack, tcp_pcb* accepted);
+  ~tcp_connection();
+  tcp_connection(const tcp_connection&) = delete;
+  tcp_connection& operator=(const tcp_connection&) = delete;
+
+  stack_impl& stack() const noexcept { return stack_; }
+  bool is_open() const noexcept { return open_; }
+  /// True once the stack was destroyed: the connection must not touch it (or lwIP) again.
+  bool gone() const noexcept { return gone_; }
+
+  // Operations; each runs on the stack's thread and completes by posting.
+  void start_connect(const tcp::endpoint& peer, completion<std::error_code> handler);
+  void start_read(mutable_buffers buffers, completion<std::error_code, std::size_t> handler);
+  void start_write(const_buffers buffers, completion<std::error_code, std::size_t> handler);
+  void shutdown(asio::socket_base::shutdown_type what, std::error_code& ec);
+  void close() noexcept;
+  /// Closes with a reset (RST), e.g. for connections a closing listener never handed out.
+  void abort() noexcept;
+  void cancel() noexcept;
+  tcp::endpoint local_endpoint(std::error_code& ec) const;
+  tcp::endpoint remote_endpoint(std::error_code& ec) const;
+
+  void set_no_delay(bool on);
+  bool no_delay() const noexcept { return no_delay_; }
+  void set_keep_alive(bool on);
+  bool keep_alive() const noexcept { return keep_alive_; }
+  void set_keep_alive_idle(std::uint32_t ms);
+  void set_keep_alive_interval(std::uint32_t ms);
+  void set_keep_alive_count(std::uint32_t n);
+  std::uint32_t keep_alive_idle() const noexcept { return keep_idle_ms_; }
+  std::uint32_t keep_alive_interval() const noexcept { return keep_interval_ms_; }
+  std::uint32_t keep_alive_count() const noexcept { return keep_count_; }
+
+  /// For the listener: the pcb while lwIP still has it (to update its backlog accounting).
+  tcp_pcb* pcb() const noexcept { return pcb_; }
+
+  void on_stack_shutdown() noexcept override;
+
+ private:
+  // lwIP's callbacks (static trampolines in tcp_socket.cpp forward here).
+  friend struct tcp_callbacks;
+  err_t on_recv(pbuf* p, err_t err);
+  err_t on_sent(u16_t len);
+  void on_error(err_t err);
+  err_t on_connected(err_t err);
+  err_t on_poll();
+
+  void attach(tcp_pcb* pcb);
+  tcp_pcb* detach() noexcept;
+  void apply_options();
+  void try_read();
+  void try_write();
+  std::size_t copy_received(const mutable_buffers& buffers);
+  void acknowledge(std::size_t n);
+  void drop_received() noexcept;
+  void fail_all(std::error_code ec) noexcept;
+  void unregister() noexcept;
+
+  stack_impl& stack_;
+  tcp_pcb* pcb_ = nullptr;
+  bool registered_ = false;    // in the stack's object list (until closed or the stack is gone)
+  bool gone_ = false;          // the stack was destroyed
+  bool open_ = true;          // until close()
+  bool connecting_ = false;
+  bool fin_received_ = false;  // the peer closed its side; everything before it is in received_
+  bool shut_send_ = false;
+  bool shut_receive_ = false;
+  std::error_code error_;      // why the connection ended, once lwIP freed the pcb
+
+  // Received data not read yet: single pbufs (chains are split on arrival), the first one
+  // partly consumed up to received_offset_.
+  std::deque<pbuf*> received_;
+  std::size_t received_offset_ = 0;
+  std::size_t received_bytes_ = 0;  // in received_, not read yet
+  std::uint64_t sent_bytes_ = 0;    // handed to lwIP over the connection's life
+  std::uint64_t read_generation_ = 0;   // tells a late cancellation from the current operation
+  std::uint64_t write_generation_ = 0;
+
+  struct pending_read {
+    mutable_buffers buffers;
+    completion<std::error_code, std::size_t> handler;
+  };
+  struct pending_write {
+    const_buffers buffers;
+    completion<std::error_code, std::size_t> handler;
+  };
+  std::optional<pending_read> read_;
+  std::optional<pending_write> write_;
+  completion<std::error_code> connect_;
+
+  bool no_delay_ = false;
+  bool keep_alive_ = false;
+  std::uint32_t keep_idle_ms_ = 7'200'000;
+  std::uint32_t keep_interval_ms_ = 75'000;
+  std::uint32_t keep_count_ = 9;
+};
+
+}  // namespace tunstack::detail
+
+#endif  // TUNSTACK_DETAIL_TCP_CONNECTION_HPP

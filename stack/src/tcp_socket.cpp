@@ -1,0 +1,719 @@
+// tcp_socket.cpp - tunstack::tcp::socket on lwIP's raw TCP API.
+//
+// lwIP calls back (recv, sent, err, connected, poll) through noexcept trampolines that find the
+// tcp_connection via tcp_arg; they only do bookkeeping and post completions, so no user code
+// runs inside lwIP's input processing (tcp_input keeps file-level state and is not
+// re-entrant). Flow control is real: received data is acknowledged with tcp_recved() only as
+// the application reads it. A write hands lwIP as much as its send buffer takes and completes;
+// when the buffer is full it waits for the `sent` callback.
+#include "detail/tcp_connection.hpp"
+
+#include "detail/error.hpp"
+#include "detail/lwip_address.hpp"
+#include "tunstack/stack.hpp"
+
+#include "lwip/priv/tcp_priv.h"
+
+#include <asio/error.hpp>
+
+#include <algorithm>
+#include <cstring>
+
+namespace tunstack {
+namespace detail {
+
+// lwIP's raw API callbacks. `arg` is the tcp_connection (set in attach(), cleared in detach()).
+struct tcp_callbacks {
+  static err_t recv(void* arg, tcp_pcb*, pbuf* p, err_t err) noexcept {
+    return static_cast<tcp_connection*>(arg)->on_recv(p, err);
+  }
+  static err_t sent(void* arg, tcp_pcb*, u16_t len) noexcept {
+    return static_cast<tcp_connection*>(arg)->on_sent(len);
+  }
+  static void error(void* arg, err_t err) noexcept { static_cast<tcp_connection*>(arg)->on_error(err); }
+  static err_t connected(void* arg, tcp_pcb*, err_t err) noexcept {
+    return static_cast<tcp_connection*>(arg)->on_connected(err);
+  }
+  static err_t poll(void* arg, tcp_pcb*) noexcept { return static_cast<tcp_connection*>(arg)->on_poll(); }
+};
+
+namespace {
+
+// tcp_write() and tcp_recved() take 16-bit lengths.
+constexpr std::size_t max_chunk = 0xFFFF;
+// lwIP polls (tcp_poll) every `interval` coarse timer ticks of 500 ms; used only as a fallback
+// when a write could not queue anything and no ACK (hence no `sent` callback) is to be expected.
+constexpr u8_t poll_interval = 1;
+
+}  // namespace
+
+// Both constructors run on the stack's thread (the object list is the stack's).
+tcp_connection::tcp_connection(stack_impl& stack) : stack_(stack) {
+  stack_.add_object(this);
+  registered_ = true;
+}
+
+tcp_connection::tcp_connection(stack_impl& stack, tcp_pcb* accepted) : tcp_connection(stack) {
+  attach(accepted);
+  apply_options();
+}
+
+// Sockets close their connection on the stack's thread before letting go of it, so by now there
+// is normally nothing left to do here.
+tcp_connection::~tcp_connection() {
+  if (!gone_ && open_) close();
+}
+
+void tcp_connection::unregister() noexcept {
+  if (registered_) {
+    stack_.remove_object(this);
+    registered_ = false;
+  }
+}
+
+void tcp_connection::attach(tcp_pcb* pcb) {
+  pcb_ = pcb;
+  tcp_arg(pcb, this);
+  tcp_recv(pcb, &tcp_callbacks::recv);
+  tcp_sent(pcb, &tcp_callbacks::sent);
+  tcp_err(pcb, &tcp_callbacks::error);
+}
+
+// Stops lwIP from calling us about this pcb and returns it (nullptr if lwIP already freed it).
+// Without a recv callback lwIP discards further data and finishes the close on its own.
+tcp_pcb* tcp_connection::detach() noexcept {
+  tcp_pcb* pcb = std::exchange(pcb_, nullptr);
+  if (pcb != nullptr) {
+    tcp_arg(pcb, nullptr);
+    tcp_recv(pcb, nullptr);
+    tcp_sent(pcb, nullptr);
+    tcp_err(pcb, nullptr);
+    tcp_poll(pcb, nullptr, 0);
+  }
+  return pcb;
+}
+
+void tcp_connection::apply_options() {
+  if (pcb_ == nullptr) return;
+  if (no_delay_) {
+    tcp_nagle_disable(pcb_);
+  } else {
+    tcp_nagle_enable(pcb_);
+  }
+  if (keep_alive_) {
+    ip_set_option(pcb_, SOF_KEEPALIVE);
+  } else {
+    ip_reset_option(pcb_, SOF_KEEPALIVE);
+  }
+  pcb_->keep_idle = keep_idle_ms_;
+  pcb_->keep_intvl = keep_interval_ms_;
+  pcb_->keep_cnt = keep_count_;
+}
+
+// ---- Operations --------------------------------------------------------------------------
+
+void tcp_connection::start_connect(const tcp::endpoint& peer, completion<std::error_code> handler) {
+  if (!open_) return handler.complete(asio::error::bad_descriptor);
+  if (connecting_ || connect_) return handler.complete(asio::error::already_started);
+  if (pcb_ != nullptr) return handler.complete(asio::error::already_connected);
+  tcp_pcb* pcb = tcp_new_ip_type(pcb_type(peer.address()));
+  if (pcb == nullptr) return handler.complete(asio::error::no_buffer_space);
+  attach(pcb);
+  apply_options();
+  error_ = {};
+  fin_received_ = false;
+  const ip_addr_t address = to_lwip(peer.address());
+  const err_t err = tcp_connect(pcb, &address, peer.port(), &tcp_callbacks::connected);
+  if (err != ERR_OK) {
+    tcp_pcb* p = detach();
+    if (tcp_close(p) != ERR_OK) tcp_abort(p);
+    return handler.complete(to_error_code(err));
+  }
+  connecting_ = true;
+  connect_ = std::move(handler);
+  connect_.on_cancel([weak = weak_from_this()](asio::cancellation_type) {
+    if (auto self = weak.lock(); self && !self->gone_) {
+      self->stack_.run_or_post([self] {
+        if (self->connecting_) self->cancel();
+      });
+    }
+  });
+  stack_.schedule_timers();  // SYN retransmissions need lwIP's TCP timer
+}
+
+void tcp_connection::start_read(mutable_buffers buffers, completion<std::error_code, std::size_t> handler) {
+  if (read_) return handler.complete(asio::error::already_started, 0);
+  if (buffers.total_size() == 0) return handler.complete({}, 0);  // AsyncReadStream: at once
+  const std::uint64_t generation = ++read_generation_;
+  read_.emplace(pending_read{std::move(buffers), std::move(handler)});
+  read_->handler.on_cancel([weak = weak_from_this(), generation](asio::cancellation_type) {
+    if (auto self = weak.lock(); self && !self->gone_) {
+      self->stack_.run_or_post([self, generation] {
+        if (self->read_ && self->read_generation_ == generation) {
+          auto op = std::move(*self->read_);
+          self->read_.reset();
+          op.handler.complete(asio::error::operation_aborted, 0);
+        }
+      });
+    }
+  });
+  try_read();
+}
+
+// Completes the pending read if there is data, an end of stream, or an error to report.
+// Data queued before a FIN or a reset is delivered first, as the kernel does.
+void tcp_connection::try_read() {
+  if (!read_) return;
+  std::error_code ec;
+  std::size_t n = 0;
+  if (!received_.empty()) {
+    n = copy_received(read_->buffers);
+  } else if (!open_) {
+    ec = asio::error::operation_aborted;
+  } else if (fin_received_ || shut_receive_) {
+    ec = asio::error::eof;
+  } else if (error_) {
+    ec = error_;
+  } else if (pcb_ == nullptr && !connecting_) {
+    ec = asio::error::not_connected;
+  } else {
+    return;  // wait for data
+  }
+  auto op = std::move(*read_);
+  read_.reset();
+  op.handler.complete(ec, n);
+}
+
+std::size_t tcp_connection::copy_received(const mutable_buffers& buffers) {
+  std::size_t total = 0;
+  for (const asio::mutable_buffer& b : buffers) {
+    std::size_t offset = 0;
+    while (offset < b.size() && !received_.empty()) {
+      pbuf* p = received_.front();
+      const std::size_t n = std::min<std::size_t>(p->tot_len - received_offset_, b.size() - offset);
+      pbuf_copy_partial(p, static_cast<char*>(b.data()) + offset, static_cast<u16_t>(n),
+                        static_cast<u16_t>(received_offset_));
+      offset += n;
+      total += n;
+      received_offset_ += n;
+      if (received_offset_ == p->tot_len) {
+        pbuf_free(p);
+        received_.pop_front();
+        received_offset_ = 0;
+      }
+    }
+    if (received_.empty()) break;
+  }
+  received_bytes_ -= total;
+  acknowledge(total);
+  return total;
+}
+
+// Opens the receive window by what the application consumed (lwIP sends a window update once
+// the window grew enough to be worth announcing).
+void tcp_connection::acknowledge(std::size_t n) {
+  if (pcb_ == nullptr) return;
+  while (n > 0) {
+    const std::size_t chunk = std::min(n, max_chunk);
+    tcp_recved(pcb_, static_cast<u16_t>(chunk));
+    n -= chunk;
+  }
+}
+
+void tcp_connection::drop_received() noexcept {
+  for (pbuf* p : received_) pbuf_free(p);
+  received_.clear();
+  received_offset_ = 0;
+  received_bytes_ = 0;
+}
+
+void tcp_connection::start_write(const_buffers buffers, completion<std::error_code, std::size_t> handler) {
+  if (write_) return handler.complete(asio::error::already_started, 0);
+  if (buffers.total_size() == 0) return handler.complete({}, 0);
+  if (!open_) return handler.complete(asio::error::bad_descriptor, 0);
+  if (shut_send_) return handler.complete(asio::error::broken_pipe, 0);
+  if (pcb_ == nullptr) return handler.complete(error_ ? error_ : std::error_code{asio::error::not_connected}, 0);
+  const std::uint64_t generation = ++write_generation_;
+  write_.emplace(pending_write{std::move(buffers), std::move(handler)});
+  write_->handler.on_cancel([weak = weak_from_this(), generation](asio::cancellation_type) {
+    if (auto self = weak.lock(); self && !self->gone_) {
+      self->stack_.run_or_post([self, generation] {
+        if (self->write_ && self->write_generation_ == generation) {
+          auto op = std::move(*self->write_);
+          self->write_.reset();
+          op.handler.complete(asio::error::operation_aborted, 0);
+        }
+      });
+    }
+  });
+  try_write();
+}
+
+// Hands lwIP as much of the pending write as its send buffer and segment queue take, and
+// completes the write with that count; with no room, waits for `sent` (or the poll fallback).
+void tcp_connection::try_write() {
+  if (!write_) return;
+  if (pcb_ == nullptr) {
+    auto op = std::move(*write_);
+    write_.reset();
+    op.handler.complete(error_ ? error_ : std::error_code{asio::error::not_connected}, 0);
+    return;
+  }
+  // pcb->snd_buf, not tcp_sndbuf(): the macro clamps to 16 bits (TCPWND16), which would cap
+  // every write at 64 KiB although TCP_SND_BUF is larger.
+  std::size_t room = pcb_->snd_buf;
+  if (tcp_sndqueuelen(pcb_) >= TCP_SND_QUEUELEN) room = 0;
+  const std::size_t total = write_->buffers.total_size();
+  std::size_t written = 0;
+  err_t failure = ERR_OK;
+  for (const asio::const_buffer& b : write_->buffers) {
+    const char* data = static_cast<const char*>(b.data());
+    std::size_t left = b.size();
+    while (left > 0 && room > 0 && failure == ERR_OK) {
+      const std::size_t chunk = std::min({left, room, max_chunk});
+      // Copy the bytes (the caller's buffer is free once we complete); MORE: no PSH until the
+      // last piece of this write.
+      u8_t flags = TCP_WRITE_FLAG_COPY;
+      if (written + chunk < total) flags |= TCP_WRITE_FLAG_MORE;
+      const err_t err = tcp_write(pcb_, data, static_cast<u16_t>(chunk), flags);
+      if (err == ERR_MEM) {
+        room = 0;  // queue full (or out of memory): wait for ACKs
+      } else if (err != ERR_OK) {
+        failure = err;
+      } else {
+        data += chunk;
+        left -= chunk;
+        room -= chunk;
+        written += chunk;
+      }
+    }
+    if (room == 0 || failure != ERR_OK) break;
+  }
+  if (written > 0) {
+    tcp_output(pcb_);
+    sent_bytes_ += written;
+    stack_.schedule_timers();
+    auto op = std::move(*write_);
+    write_.reset();
+    op.handler.complete({}, written);
+    return;
+  }
+  if (failure != ERR_OK) {
+    auto op = std::move(*write_);
+    write_.reset();
+    op.handler.complete(to_error_code(failure), 0);
+    return;
+  }
+  // Nothing fit. Normally ACKs for data in flight free room and lwIP calls `sent`. If nothing
+  // is in flight (a memory shortage), poll instead so the write cannot hang.
+  if (pcb_->unacked == nullptr && pcb_->unsent == nullptr) {
+    tcp_poll(pcb_, &tcp_callbacks::poll, poll_interval);
+  }
+}
+
+void tcp_connection::shutdown(asio::socket_base::shutdown_type what, std::error_code& ec) {
+  ec = {};
+  if (!open_) {
+    ec = asio::error::bad_descriptor;
+    return;
+  }
+  const bool send = what == asio::socket_base::shutdown_send || what == asio::socket_base::shutdown_both;
+  const bool receive = what == asio::socket_base::shutdown_receive || what == asio::socket_base::shutdown_both;
+  if (pcb_ == nullptr) {
+    ec = asio::error::not_connected;
+    return;
+  }
+  if (receive && !shut_receive_) {
+    // Later reads report eof; what is queued, and what still arrives, is acknowledged and
+    // dropped (lwIP's own receive shutdown would reset the connection on new data instead).
+    shut_receive_ = true;
+    const std::size_t queued = received_bytes_;
+    drop_received();
+    acknowledge(queued);
+    try_read();
+  }
+  if (send && !shut_send_) {
+    const err_t err = tcp_shutdown(pcb_, 0, 1);  // a FIN after the queued data
+    if (err != ERR_OK) {
+      ec = to_error_code(err);
+      return;
+    }
+    shut_send_ = true;
+    if (write_) {
+      auto op = std::move(*write_);
+      write_.reset();
+      op.handler.complete(asio::error::broken_pipe, 0);
+    }
+    stack_.schedule_timers();
+  }
+}
+
+void tcp_connection::fail_all(std::error_code ec) noexcept {
+  if (read_) {
+    auto op = std::move(*read_);
+    read_.reset();
+    op.handler.complete(ec, 0);
+  }
+  if (write_) {
+    auto op = std::move(*write_);
+    write_.reset();
+    op.handler.complete(ec, 0);
+  }
+  if (connect_) connect_.complete(ec);
+  connecting_ = false;
+}
+
+void tcp_connection::close() noexcept {
+  if (!open_) return;
+  open_ = false;
+  fail_all(asio::error::operation_aborted);
+  if (tcp_pcb* pcb = detach()) {
+    // lwIP resets instead of closing when received data was left unacknowledged (unread), as
+    // RFC 1122 4.2.2.13 and Linux do; otherwise it sends FIN and finishes on its own.
+    if (tcp_close(pcb) != ERR_OK) tcp_abort(pcb);
+    stack_.schedule_timers();
+  }
+  drop_received();
+  unregister();
+}
+
+void tcp_connection::abort() noexcept {
+  if (!open_) return;
+  open_ = false;
+  fail_all(asio::error::operation_aborted);
+  if (tcp_pcb* pcb = detach()) tcp_abort(pcb);  // sends RST
+  drop_received();
+  unregister();
+}
+
+void tcp_connection::cancel() noexcept {
+  if (read_) {
+    auto op = std::move(*read_);
+    read_.reset();
+    op.handler.complete(asio::error::operation_aborted, 0);
+  }
+  if (write_) {
+    auto op = std::move(*write_);
+    write_.reset();
+    op.handler.complete(asio::error::operation_aborted, 0);
+  }
+  if (connecting_) {
+    // Abandon the attempt; the socket can connect again.
+    connecting_ = false;
+    if (tcp_pcb* pcb = detach()) tcp_abort(pcb);
+    if (connect_) connect_.complete(asio::error::operation_aborted);
+  }
+}
+
+tcp::endpoint tcp_connection::local_endpoint(std::error_code& ec) const {
+  ec = {};
+  if (!open_) {
+    ec = asio::error::bad_descriptor;
+    return {};
+  }
+  if (pcb_ == nullptr) {
+    ec = asio::error::not_connected;
+    return {};
+  }
+  return {from_lwip(pcb_->local_ip), pcb_->local_port};
+}
+
+tcp::endpoint tcp_connection::remote_endpoint(std::error_code& ec) const {
+  ec = {};
+  if (!open_) {
+    ec = asio::error::bad_descriptor;
+    return {};
+  }
+  if (pcb_ == nullptr || connecting_) {
+    ec = asio::error::not_connected;
+    return {};
+  }
+  return {from_lwip(pcb_->remote_ip), pcb_->remote_port};
+}
+
+void tcp_connection::set_no_delay(bool on) {
+  no_delay_ = on;
+  apply_options();
+}
+void tcp_connection::set_keep_alive(bool on) {
+  keep_alive_ = on;
+  apply_options();
+}
+void tcp_connection::set_keep_alive_idle(std::uint32_t ms) {
+  keep_idle_ms_ = ms;
+  apply_options();
+}
+void tcp_connection::set_keep_alive_interval(std::uint32_t ms) {
+  keep_interval_ms_ = ms;
+  apply_options();
+}
+void tcp_connection::set_keep_alive_count(std::uint32_t n) {
+  keep_count_ = n;
+  apply_options();
+}
+
+void tcp_connection::on_stack_shutdown() noexcept {
+  // The stack is going away and will free the pcb itself; let go of it and of the stack.
+  detach();
+  drop_received();
+  error_ = asio::error::connection_aborted;
+  fail_all(error_);
+  registered_ = false;  // the stack drops its whole list
+  gone_ = true;
+}
+
+// ---- lwIP callbacks -----------------------------------------------------------------------
+
+err_t tcp_connection::on_recv(pbuf* p, err_t err) {
+  if (p == nullptr) {
+    // FIN: the peer has sent everything (RFC 9293 3.10.7.4, eighth step).
+    fin_received_ = true;
+    try_read();
+    return ERR_OK;
+  }
+  if (err != ERR_OK) {  // not produced by lwIP 2.1, but documented as possible
+    pbuf_free(p);
+    return ERR_OK;
+  }
+  if (shut_receive_) {
+    const std::size_t n = p->tot_len;
+    pbuf_free(p);
+    acknowledge(n);
+    return ERR_OK;
+  }
+  received_bytes_ += p->tot_len;
+  received_.push_back(p);
+  try_read();
+  return ERR_OK;
+}
+
+err_t tcp_connection::on_sent(u16_t) {
+  try_write();
+  return ERR_OK;
+}
+
+err_t tcp_connection::on_poll() {
+  if (pcb_ != nullptr) tcp_poll(pcb_, nullptr, 0);
+  try_write();
+  return ERR_OK;
+}
+
+void tcp_connection::on_error(err_t err) {
+  // The pcb is already freed (see tcp_err_fn): forget it without touching it.
+  pcb_ = nullptr;
+  if (connecting_) {
+    // A reset answering our SYN is a refused connection; ERR_ABRT here is lwIP giving up on
+    // retransmitting the SYN.
+    error_ = err == ERR_RST ? std::error_code{asio::error::connection_refused}
+           : err == ERR_ABRT ? std::error_code{asio::error::timed_out}
+                             : to_error_code(err);
+    connecting_ = false;
+    connect_.complete(error_);
+  } else if (err == ERR_ABRT) {
+    // Our own aborts never reach this callback (we detach first), so ERR_ABRT comes from
+    // lwIP's timers: retransmissions, keep-alive probes or FIN-WAIT-2 ran out (tcp_slowtmr).
+    error_ = asio::error::timed_out;
+  } else {
+    error_ = to_error_code(err);
+  }
+  try_read();
+  try_write();
+}
+
+err_t tcp_connection::on_connected(err_t err) {
+  connecting_ = false;
+  apply_options();
+  connect_.complete(to_error_code(err));
+  try_write();
+  return ERR_OK;
+}
+
+// ---- Entry points from the public API ------------------------------------------------------
+
+void tcp_start_connect(const std::shared_ptr<tcp_connection>& c, const tcp::endpoint& peer,
+                       completion<std::error_code> handler) {
+  if (!c) return handler.complete(asio::error::bad_descriptor);
+  if (c->gone()) return handler.complete(asio::error::connection_aborted);
+  c->stack().run_or_post([c, peer, h = std::move(handler)]() mutable { c->start_connect(peer, std::move(h)); });
+}
+
+void tcp_start_read(const std::shared_ptr<tcp_connection>& c, mutable_buffers buffers,
+                    completion<std::error_code, std::size_t> handler) {
+  if (!c) return handler.complete(asio::error::bad_descriptor, 0);
+  if (c->gone()) return handler.complete(asio::error::connection_aborted, 0);
+  c->stack().run_or_post([c, b = std::move(buffers), h = std::move(handler)]() mutable {
+    c->start_read(std::move(b), std::move(h));
+  });
+}
+
+void tcp_start_write(const std::shared_ptr<tcp_connection>& c, const_buffers buffers,
+                     completion<std::error_code, std::size_t> handler) {
+  if (!c) return handler.complete(asio::error::bad_descriptor, 0);
+  if (c->gone()) return handler.complete(asio::error::connection_aborted, 0);
+  c->stack().run_or_post([c, b = std::move(buffers), h = std::move(handler)]() mutable {
+    c->start_write(std::move(b), std::move(h));
+  });
+}
+
+void throw_error(const std::error_code& ec, const char* operation) {
+  throw std::system_error(ec, operation);
+}
+
+bool may_block(const asio::any_io_executor& ex, std::error_code& ec) noexcept {
+  asio::io_context* io = stack_impl::io_context_of(ex);
+  if (io != nullptr && io->get_executor().running_in_this_thread()) {
+    ec = errc::blocking_on_stack_thread;
+    return false;
+  }
+  return true;
+}
+
+}  // namespace detail
+
+// ---- tcp::socket ---------------------------------------------------------------------------
+
+namespace {
+
+// Runs @p f with the connection on the stack's thread; @p ec reports a closed or orphaned socket.
+template <class F>
+void with_connection(const std::shared_ptr<detail::tcp_connection>& c, std::error_code& ec, F&& f) {
+  ec = {};
+  if (!c) {
+    ec = asio::error::bad_descriptor;
+    return;
+  }
+  if (c->gone()) {
+    ec = asio::error::connection_aborted;
+    return;
+  }
+  c->stack().invoke([&] { f(*c); });
+}
+
+}  // namespace
+
+tcp::socket::socket(stack& s)
+    : impl_(s.impl().invoke([&] { return std::make_shared<detail::tcp_connection>(s.impl()); })),
+      executor_(s.get_executor()) {}
+
+tcp::socket::socket(const executor_type& ex) : socket(stack::for_executor(ex)) {}
+
+tcp::socket::socket(std::shared_ptr<detail::tcp_connection> impl, executor_type ex)
+    : impl_(std::move(impl)), executor_(std::move(ex)) {}
+
+tcp::socket::socket(socket&& other) noexcept
+    : impl_(std::move(other.impl_)), executor_(other.executor_) {}
+
+tcp::socket& tcp::socket::operator=(socket&& other) noexcept {
+  if (this != &other) {
+    std::error_code ignored;
+    close(ignored);
+    impl_ = std::move(other.impl_);
+    executor_ = other.executor_;
+  }
+  return *this;
+}
+
+tcp::socket::~socket() {
+  std::error_code ignored;
+  close(ignored);
+}
+
+bool tcp::socket::is_open() const noexcept { return impl_ && !impl_->gone() && impl_->is_open(); }
+
+void tcp::socket::connect(const endpoint_type& peer, std::error_code& ec) {
+  if (!detail::may_block(executor_, ec)) return;
+  std::promise<std::error_code> done;
+  auto result = done.get_future();
+  async_connect(peer, [&done](std::error_code e) { done.set_value(e); });
+  ec = result.get();
+}
+
+void tcp::socket::shutdown(asio::socket_base::shutdown_type what, std::error_code& ec) {
+  std::error_code result;
+  with_connection(impl_, ec, [&](detail::tcp_connection& c) { c.shutdown(what, result); });
+  if (!ec) ec = result;
+}
+
+void tcp::socket::close(std::error_code& ec) {
+  ec = {};
+  if (!impl_) return;
+  auto c = std::move(impl_);
+  if (!c->gone()) c->stack().invoke([&] { c->close(); });
+}
+
+void tcp::socket::cancel(std::error_code& ec) {
+  with_connection(impl_, ec, [](detail::tcp_connection& c) { c.cancel(); });
+}
+
+tcp::endpoint tcp::socket::local_endpoint(std::error_code& ec) const {
+  tcp::endpoint e;
+  std::error_code result;
+  with_connection(impl_, ec, [&](detail::tcp_connection& c) { e = c.local_endpoint(result); });
+  if (!ec) ec = result;
+  return e;
+}
+
+tcp::endpoint tcp::socket::remote_endpoint(std::error_code& ec) const {
+  tcp::endpoint e;
+  std::error_code result;
+  with_connection(impl_, ec, [&](detail::tcp_connection& c) { e = c.remote_endpoint(result); });
+  if (!ec) ec = result;
+  return e;
+}
+
+namespace {
+
+std::uint32_t to_ms(std::chrono::milliseconds d, std::error_code& ec) {
+  if (d.count() <= 0 || d.count() > 0xFFFFFFFFLL) {
+    ec = asio::error::invalid_argument;
+    return 0;
+  }
+  return static_cast<std::uint32_t>(d.count());
+}
+
+}  // namespace
+
+void tcp::socket::set_option(const tcp::no_delay& option, std::error_code& ec) {
+  with_connection(impl_, ec, [&](detail::tcp_connection& c) { c.set_no_delay(option.value()); });
+}
+void tcp::socket::set_option(const tcp::keep_alive& option, std::error_code& ec) {
+  with_connection(impl_, ec, [&](detail::tcp_connection& c) { c.set_keep_alive(option.value()); });
+}
+void tcp::socket::set_option(const tcp::keep_alive_idle& option, std::error_code& ec) {
+  const std::uint32_t ms = to_ms(option.value, ec);
+  if (ec) return;
+  with_connection(impl_, ec, [&](detail::tcp_connection& c) { c.set_keep_alive_idle(ms); });
+}
+void tcp::socket::set_option(const tcp::keep_alive_interval& option, std::error_code& ec) {
+  const std::uint32_t ms = to_ms(option.value, ec);
+  if (ec) return;
+  with_connection(impl_, ec, [&](detail::tcp_connection& c) { c.set_keep_alive_interval(ms); });
+}
+void tcp::socket::set_option(const tcp::keep_alive_count& option, std::error_code& ec) {
+  if (option.value == 0) {
+    ec = asio::error::invalid_argument;
+    return;
+  }
+  with_connection(impl_, ec, [&](detail::tcp_connection& c) { c.set_keep_alive_count(option.value); });
+}
+void tcp::socket::get_option(tcp::no_delay& option, std::error_code& ec) const {
+  with_connection(impl_, ec, [&](detail::tcp_connection& c) { option = tcp::no_delay(c.no_delay()); });
+}
+void tcp::socket::get_option(tcp::keep_alive& option, std::error_code& ec) const {
+  with_connection(impl_, ec, [&](detail::tcp_connection& c) { option = tcp::keep_alive(c.keep_alive()); });
+}
+void tcp::socket::get_option(tcp::keep_alive_idle& option, std::error_code& ec) const {
+  with_connection(impl_, ec, [&](detail::tcp_connection& c) {
+    option.value = std::chrono::milliseconds(c.keep_alive_idle());
+  });
+}
+void tcp::socket::get_option(tcp::keep_alive_interval& option, std::error_code& ec) const {
+  with_connection(impl_, ec, [&](detail::tcp_connection& c) {
+    option.value = std::chrono::milliseconds(c.keep_alive_interval());
+  });
+}
+void tcp::socket::get_option(tcp::keep_alive_count& option, std::error_code& ec) const {
+  with_connection(impl_, ec, [&](detail::tcp_connection& c) { option.value = c.keep_alive_count(); });
+}
+
+}  // namespace tunstack

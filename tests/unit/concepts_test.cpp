@@ -1,0 +1,200 @@
+// concepts_test.cpp - tcp::socket models Asio's AsyncReadStream and AsyncWriteStream: Asio's
+// composed operations compile with every kind of completion token (callbacks, use_awaitable,
+// experimental::deferred, use_future), and they work for real on a loopback link (the stack
+// talks to itself), with the io_context on its own thread and the blocking facade on another.
+#include "tunstack/netif/memory_link.hpp"
+#include "tunstack/stack.hpp"
+#include "tunstack/tcp.hpp"
+#include "tunstack/udp.hpp"
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/experimental/deferred.hpp>
+#include <asio/io_context.hpp>
+#include <asio/read.hpp>
+#include <asio/read_until.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/use_future.hpp>
+#include <asio/write.hpp>
+#include <doctest/doctest.h>
+
+#include <future>
+#include <optional>
+#include <string>
+#include <thread>
+#include <type_traits>
+
+using tunstack::tcp;
+using namespace std::chrono_literals;
+
+static_assert(std::is_same_v<tcp::socket::executor_type, asio::any_io_executor>);
+static_assert(std::is_same_v<tcp::acceptor::executor_type, asio::any_io_executor>);
+static_assert(std::is_nothrow_move_constructible_v<tcp::socket>);
+static_assert(std::is_nothrow_move_assignable_v<tcp::socket>);
+static_assert(!std::is_copy_constructible_v<tcp::socket>);
+static_assert(std::is_same_v<tcp::endpoint, asio::ip::tcp::endpoint>);
+
+namespace {
+
+// Never called: instantiating these is the test (the socket satisfies what Asio's composed
+// operations require of a stream, for each kind of token).
+[[maybe_unused]] void compiles_with_every_token(tcp::socket& s, tcp::acceptor& a, tunstack::udp::socket& u) {
+  char data[16];
+  std::string line;
+  auto callback = [](std::error_code, std::size_t) {};
+  asio::async_read(s, asio::buffer(data), callback);
+  asio::async_write(s, asio::buffer(data), callback);
+  asio::async_read_until(s, asio::dynamic_buffer(line), '\n', callback);
+  [[maybe_unused]] std::future<std::size_t> f1 = asio::async_read(s, asio::buffer(data), asio::use_future);
+  [[maybe_unused]] std::future<std::size_t> f2 = s.async_write_some(asio::buffer(data), asio::use_future);
+  [[maybe_unused]] std::future<tcp::socket> f3 = a.async_accept(asio::use_future);
+  [[maybe_unused]] std::future<void> f4 = s.async_connect(tcp::endpoint{}, asio::use_future);
+  auto d1 = asio::async_write(s, asio::buffer(data), asio::experimental::deferred);
+  auto d2 = s.async_read_some(asio::buffer(data), asio::experimental::deferred);
+  auto d3 = a.async_accept(asio::experimental::deferred);
+  std::move(d1)(callback);
+  std::move(d2)(callback);
+  std::move(d3)([](std::error_code, tcp::socket) {});
+  tunstack::udp::endpoint from;
+  [[maybe_unused]] std::future<std::size_t> f5 = u.async_receive_from(asio::buffer(data), from, asio::use_future);
+}
+
+[[maybe_unused]] asio::awaitable<void> compiles_as_coroutine(tcp::socket& s, tcp::acceptor& a) {
+  char data[16];
+  std::string line;
+  co_await s.async_connect(tcp::endpoint{}, asio::use_awaitable);
+  std::size_t n = co_await asio::async_read(s, asio::buffer(data), asio::use_awaitable);
+  n += co_await asio::async_write(s, asio::buffer(data), asio::use_awaitable);
+  n += co_await asio::async_read_until(s, asio::dynamic_buffer(line), "\r\n", asio::use_awaitable);
+  tcp::socket accepted = co_await a.async_accept(asio::use_awaitable);
+  (void)n;
+}
+
+// A stack whose link hands every packet straight back to it, so it can connect to itself;
+// the io_context runs on its own thread, as in a program using the blocking facade.
+struct loopback {
+  asio::io_context io;
+  tunstack::netif::memory_link wire{io.get_executor(), 1500, "loop0"};
+  tunstack::stack st{io};
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  std::thread runner;
+  const tcp::endpoint echo{asio::ip::make_address_v4("10.0.3.50"), 7};
+
+  loopback() {
+    wire.set_tap([this](tunstack::netif::memory_link::packet p) { wire.inject(p); });
+    st.add_interface(wire, {.ipv4 = asio::ip::make_network_v4("10.0.3.50/24")});
+  }
+  void start() {
+    work.emplace(io.get_executor());
+    runner = std::thread([this] { io.run(); });
+  }
+  ~loopback() {
+    work.reset();
+    io.stop();
+    if (runner.joinable()) runner.join();
+  }
+};
+
+// An echo server written as Asio's coroutine examples are.
+asio::awaitable<void> echo_session(tcp::socket s) {
+  char data[1024];
+  try {
+    for (;;) {
+      std::size_t n = co_await s.async_read_some(asio::buffer(data), asio::use_awaitable);
+      co_await asio::async_write(s, asio::buffer(data, n), asio::use_awaitable);
+    }
+  } catch (const std::system_error&) {
+  }
+}
+
+asio::awaitable<void> echo_listener(tcp::acceptor& acceptor) {
+  for (;;) {
+    tcp::socket s = co_await acceptor.async_accept(asio::use_awaitable);
+    asio::co_spawn(s.get_executor(), echo_session(std::move(s)), asio::detached);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("concepts: coroutines use_future deferred and the blocking facade work on a loopback link") {
+  loopback l;
+  tcp::acceptor acceptor{l.st, l.echo};
+  asio::co_spawn(l.io, echo_listener(acceptor), asio::detached);
+  l.start();
+
+  // use_future, from this (non-stack) thread.
+  tcp::socket client{l.st};
+  client.async_connect(l.echo, asio::use_future).get();
+  const std::string message = "through lwIP and back\n";
+  CHECK(asio::async_write(client, asio::buffer(message), asio::use_future).get() == message.size());
+  std::string line;
+  CHECK(asio::async_read_until(client, asio::dynamic_buffer(line), '\n', asio::use_future).get() == message.size());
+  CHECK(line == message);
+
+  // experimental::deferred: nothing happens until the deferred operation is launched.
+  auto deferred = asio::async_write(client, asio::buffer(std::string("deferred\n")), asio::experimental::deferred);
+  std::promise<std::size_t> written;
+  std::move(deferred)([&](std::error_code ec, std::size_t n) {
+    CHECK_FALSE(ec);
+    written.set_value(n);
+  });
+  CHECK(written.get_future().get() == 9);
+  line.clear();
+  asio::async_read_until(client, asio::dynamic_buffer(line), '\n', asio::use_future).get();
+  CHECK(line == "deferred\n");
+
+  // The blocking facade.
+  tcp::socket blocking{l.st};
+  blocking.connect(l.echo);
+  CHECK(blocking.write_some(asio::buffer(std::string("abc"))) == 3);
+  char reply[3];
+  std::size_t got = 0;
+  while (got < 3) got += blocking.read_some(asio::buffer(reply + got, 3 - got));
+  CHECK(std::string(reply, 3) == "abc");
+  tunstack::udp::socket datagrams{l.st, {tunstack::udp::v4(), 9000}};
+  tunstack::udp::socket sender{l.st};
+  CHECK(sender.send_to(asio::buffer(std::string("dgram")), {asio::ip::make_address_v4("10.0.3.50"), 9000}) == 5);
+  char dgram[16];
+  tunstack::udp::endpoint from;
+  CHECK(datagrams.receive_from(asio::buffer(dgram), from) == 5);
+  CHECK(from.address().to_string() == "10.0.3.50");
+
+  // A blocking call on the stack's own thread fails instead of deadlocking.
+  std::promise<std::error_code> on_stack_thread;
+  asio::post(l.io, [&] {
+    std::error_code ec;
+    char b[1];
+    blocking.read_some(asio::buffer(b), ec);
+    on_stack_thread.set_value(ec);
+  });
+  const std::error_code ec = on_stack_thread.get_future().get();
+  CHECK(ec == tunstack::errc::blocking_on_stack_thread);
+  CHECK(ec == std::errc::resource_deadlock_would_occur);
+
+  // A blocking accept on this thread, with the client on the stack's thread.
+  tcp::acceptor second{l.st, {tcp::v4(), 8}};
+  tcp::socket dialer{l.st};
+  dialer.async_connect({asio::ip::make_address_v4("10.0.3.50"), 8}, [](std::error_code) {});
+  tcp::socket accepted = second.accept();
+  CHECK(accepted.remote_endpoint().address().to_string() == "10.0.3.50");
+
+  // Everything on the stack's thread is torn down there, before the io_context stops.
+  std::promise<void> closed;
+  asio::post(l.io, [&] {
+    acceptor.close();
+    closed.set_value();
+  });
+  closed.get_future().get();
+}
+
+TEST_CASE("concepts: sockets made from an executor find the stack or say there is none") {
+  asio::io_context io;
+  CHECK_THROWS_WITH_AS(tcp::acceptor(io.get_executor(), {tcp::v4(), 7}),
+                       doctest::Contains("no tunstack::stack runs on this executor's io_context"),
+                       std::system_error);
+  tunstack::stack st{io};
+  tcp::acceptor a{io.get_executor(), {tcp::v4(), 7}};
+  CHECK(a.is_open());
+  asio::io_context other;
+  CHECK_THROWS_AS(tcp::socket(other.get_executor()), std::system_error);
+}

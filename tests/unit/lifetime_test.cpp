@@ -1,0 +1,227 @@
+// lifetime_test.cpp - what happens to pending operations when sockets are closed, cancelled,
+// moved or destroyed, when lwIP frees a pcb by itself, and when the stack goes away first.
+// Completions never run inside the initiating call. Runs under ASan in scripts/test.
+#include "packet.hpp"
+#include "tcp_peer.hpp"
+#include "test_stack.hpp"
+
+#include "tunstack/tcp.hpp"
+#include "tunstack/udp.hpp"
+
+#include <asio/bind_cancellation_slot.hpp>
+#include <asio/cancellation_signal.hpp>
+#include <asio/error.hpp>
+#include <doctest/doctest.h>
+
+#include <optional>
+
+using namespace tunstack::testing;
+using namespace std::chrono_literals;
+using tunstack::tcp;
+
+namespace {
+
+struct outcome {
+  bool done = false;
+  std::error_code ec;
+  std::size_t n = 0;
+  auto handler() {
+    return [this](std::error_code e, std::size_t bytes) {
+      done = true;
+      ec = e;
+      n = bytes;
+    };
+  }
+};
+
+// One connection accepted from the test's peer.
+struct connection {
+  test_stack& t;
+  tcp::acceptor acceptor;
+  tcp_peer peer;
+  std::optional<tcp::socket> socket;
+  explicit connection(test_stack& ts) : t(ts), acceptor(ts.st, {tcp::v4(), 7}), peer(ts, 7) {
+    acceptor.async_accept([this](std::error_code, tcp::socket s) { socket.emplace(std::move(s)); });
+    t.run();
+    peer.establish();
+    REQUIRE(socket.has_value());
+  }
+};
+
+}  // namespace
+
+TEST_CASE("lifetime: close completes a pending read and write with operation_aborted") {
+  test_stack t;
+  connection c{t};
+  c.peer.window = 0;
+  c.peer.ack();
+  std::vector<char> big(2 * 1024 * 1024);
+  outcome fill;
+  c.socket->async_write_some(asio::buffer(big), fill.handler());  // fills the buffer
+  t.run();
+  REQUIRE(fill.n == 1024 * 1024);
+  outcome read, write;
+  char buffer[8];
+  c.socket->async_read_some(asio::buffer(buffer), read.handler());
+  c.socket->async_write_some(asio::buffer(big), write.handler());
+  t.run();
+  REQUIRE_FALSE(read.done);
+  REQUIRE_FALSE(write.done);
+  c.socket->close();
+  CHECK_FALSE(read.done);  // posted, not run inside close()
+  t.run();
+  CHECK(read.ec == asio::error::operation_aborted);
+  CHECK(write.ec == asio::error::operation_aborted);
+  CHECK_FALSE(c.socket->is_open());
+  outcome after;
+  c.socket->async_read_some(asio::buffer(buffer), after.handler());
+  t.run();
+  CHECK(after.ec == asio::error::bad_descriptor);
+}
+
+TEST_CASE("lifetime: destroying a socket completes its pending read with operation_aborted") {
+  test_stack t;
+  connection c{t};
+  outcome read;
+  char buffer[8];
+  c.socket->async_read_some(asio::buffer(buffer), read.handler());
+  t.run();
+  c.socket.reset();
+  t.run();
+  REQUIRE(read.done);
+  CHECK(read.ec == asio::error::operation_aborted);
+  const auto fin = c.peer.receive();  // and the connection was closed gracefully
+  REQUIRE(fin.has_value());
+  CHECK(fin->tcp().has(tcp_flag::fin));
+}
+
+TEST_CASE("lifetime: a socket moved while a read is pending still completes it") {
+  test_stack t;
+  connection c{t};
+  outcome read;
+  char buffer[8];
+  c.socket->async_read_some(asio::buffer(buffer), read.handler());
+  t.run();
+  tcp::socket moved = std::move(*c.socket);
+  CHECK_FALSE(c.socket->is_open());  // the moved-from socket is closed
+  CHECK(moved.is_open());
+  c.peer.send_data(text("hi"));
+  REQUIRE(read.done);
+  CHECK_FALSE(read.ec);
+  CHECK(std::string(buffer, read.n) == "hi");
+}
+
+TEST_CASE("lifetime: cancel aborts pending operations and the socket stays usable") {
+  test_stack t;
+  connection c{t};
+  outcome read;
+  char buffer[8];
+  c.socket->async_read_some(asio::buffer(buffer), read.handler());
+  t.run();
+  c.socket->cancel();
+  t.run();
+  CHECK(read.ec == asio::error::operation_aborted);
+  outcome again;
+  c.socket->async_read_some(asio::buffer(buffer), again.handler());
+  c.peer.send_data(text("ok"));
+  CHECK(std::string(buffer, again.n) == "ok");
+}
+
+TEST_CASE("lifetime: a cancellation slot aborts just that read") {
+  test_stack t;
+  connection c{t};
+  asio::cancellation_signal signal;
+  outcome read;
+  char buffer[8];
+  c.socket->async_read_some(asio::buffer(buffer), asio::bind_cancellation_slot(signal.slot(), read.handler()));
+  t.run();
+  signal.emit(asio::cancellation_type::terminal);
+  t.run();
+  REQUIRE(read.done);
+  CHECK(read.ec == asio::error::operation_aborted);
+  c.peer.send_data(text("still connected"));
+  outcome next;
+  c.socket->async_read_some(asio::buffer(buffer), next.handler());
+  t.run();
+  CHECK_FALSE(next.ec);
+}
+
+TEST_CASE("lifetime: a zero-size read completes at once with success but never inline") {
+  test_stack t;
+  connection c{t};
+  outcome read;
+  c.socket->async_read_some(asio::mutable_buffer(), read.handler());
+  CHECK_FALSE(read.done);
+  t.run();
+  CHECK(read.done);
+  CHECK_FALSE(read.ec);
+  CHECK(read.n == 0);
+}
+
+TEST_CASE("lifetime: two reads at once are refused with already_started") {
+  test_stack t;
+  connection c{t};
+  outcome first, second;
+  char a[8], b[8];
+  c.socket->async_read_some(asio::buffer(a), first.handler());
+  c.socket->async_read_some(asio::buffer(b), second.handler());
+  t.run();
+  CHECK_FALSE(first.done);
+  CHECK(second.ec == asio::error::already_started);
+}
+
+TEST_CASE("lifetime: closing an acceptor aborts its accept and resets connections nobody accepted") {
+  test_stack t;
+  tcp::acceptor acceptor{t.st, {tcp::v4(), 7}};
+  tcp_peer waiting{t, 7, false, 40001};
+  waiting.establish();  // in the backlog, not accepted
+  std::optional<std::error_code> accept_result;
+  tcp::acceptor other{t.st, {tcp::v4(), 8}};
+  other.async_accept([&](std::error_code ec, tcp::socket) { accept_result = ec; });
+  t.run();
+  other.close();
+  t.run();
+  CHECK(accept_result == std::optional<std::error_code>{asio::error::operation_aborted});
+  acceptor.close();
+  t.run();
+  const auto rst = waiting.receive();
+  REQUIRE(rst.has_value());
+  CHECK(rst->tcp().has(tcp_flag::rst));
+}
+
+TEST_CASE("lifetime: when the stack goes first pending operations complete with connection_aborted") {
+  asio::io_context io;
+  tunstack::netif::memory_link wire{io.get_executor()};
+  std::optional<tunstack::stack> st;
+  st.emplace(io, test_stack::manual_clock());
+  st->add_interface(wire, {.ipv4 = asio::ip::make_network_v4("10.0.3.50/24")});
+  std::optional<tcp::acceptor> acceptor;
+  acceptor.emplace(*st, tcp::endpoint{tcp::v4(), 7});
+  tcp::socket client{*st};
+  outcome connect_outcome;
+  client.async_connect({asio::ip::make_address_v4("10.0.3.1"), 80},
+                       [&](std::error_code ec) { connect_outcome.done = true, connect_outcome.ec = ec; });
+  std::optional<std::error_code> accept_result;
+  acceptor->async_accept([&](std::error_code ec, tcp::socket) { accept_result = ec; });
+  tunstack::udp::socket datagrams{*st, {tunstack::udp::v4(), 53}};
+  outcome receive;
+  tunstack::udp::endpoint sender;
+  char buffer[8];
+  datagrams.async_receive_from(asio::buffer(buffer), sender, receive.handler());
+  io.poll();
+
+  st.reset();  // the stack goes away with everything still open
+  io.restart();
+  io.poll();
+  CHECK(connect_outcome.ec == asio::error::connection_aborted);
+  CHECK(accept_result == std::optional<std::error_code>{asio::error::connection_aborted});
+  CHECK(receive.ec == asio::error::connection_aborted);
+  // The sockets survive the stack; using them reports the abort, destroying them is safe.
+  outcome late;
+  client.async_read_some(asio::buffer(buffer), late.handler());
+  io.restart();
+  io.poll();
+  CHECK(late.ec == asio::error::connection_aborted);
+  CHECK_FALSE(client.is_open());
+  acceptor.reset();
+}
