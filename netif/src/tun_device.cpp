@@ -22,6 +22,8 @@
 #include <climits>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <vector>
 #include <string_view>
 #include <utility>
 
@@ -197,56 +199,112 @@ tun_device::tun_device(asio::io_context& io, const tun_options& options)
 
 tun_device::~tun_device() = default;  // closing the fd removes a device we created
 
+namespace {
+
+// One address family's part of the kernel-side configuration.
+struct family_plan {
+  std::optional<asio::ip::address> kernel;  // the kernel's own address on the link
+  unsigned prefix_length = 0;
+  std::string kernel_text;                   // as given, e.g. 10.0.3.1/24
+  std::optional<asio::ip::address> stack;    // the address the stack answers
+};
+
+std::string ipv6_disabled_reason(const std::string& device) {
+  std::ifstream f("/proc/sys/net/ipv6/conf/" + device + "/disable_ipv6");
+  int disabled = 0;
+  if (!(f >> disabled)) return "the kernel has no IPv6 for " + device + " (no /proc/sys/net/ipv6/conf/" + device + ")";
+  if (disabled != 0) {
+    return "IPv6 is disabled on " + device + " (sysctl net.ipv6.conf." + device +
+           ".disable_ipv6=1, or net.ipv6.conf.default.disable_ipv6 when it was created)";
+  }
+  return {};
+}
+
+}  // namespace
+
 void tun_device::configure_kernel_side(const kernel_side_config& config) {
   detail::rtnetlink nl;
   std::error_code ec;
-  auto addresses = nl.addresses(ec);
+  const auto addresses = nl.addresses(ec);
   if (ec) throw_config_error(ec, "list the kernel's addresses", name_);
 
-  if (config.stack_ipv4) {
+  std::vector<family_plan> plans;
+  if (config.ipv4 || config.stack_ipv4) {
+    family_plan p;
+    if (config.ipv4) {
+      p.kernel = config.ipv4->address();
+      p.prefix_length = config.ipv4->prefix_length();
+      p.kernel_text = config.ipv4->to_string();
+    }
+    if (config.stack_ipv4) p.stack = *config.stack_ipv4;
+    plans.push_back(p);
+  }
+  if (config.ipv6 || config.stack_ipv6) {
+    if (mtu_ < 1280) {
+      throw device_error(reason::other, std::make_error_code(std::errc::invalid_argument),
+                         "IPv6 needs an MTU of at least 1280 bytes, and " + name_ + "'s is " +
+                             std::to_string(mtu_) + ": raise the MTU or leave IPv6 out");
+    }
+    if (config.ipv6) {
+      if (const std::string why = ipv6_disabled_reason(name_); !why.empty()) {
+        throw device_error(reason::other, std::make_error_code(std::errc::address_family_not_supported),
+                           "cannot give " + name_ + " the IPv6 address " + config.ipv6->to_string() +
+                               ": " + why + ". Enable IPv6 (sudo sysctl -w net.ipv6.conf." + name_ +
+                               ".disable_ipv6=0) or leave the kernel side's IPv6 address out");
+      }
+    }
+    family_plan p;
+    if (config.ipv6) {
+      p.kernel = config.ipv6->address();
+      p.prefix_length = config.ipv6->prefix_length();
+      p.kernel_text = config.ipv6->to_string();
+    }
+    if (config.stack_ipv6) p.stack = *config.stack_ipv6;
+    plans.push_back(p);
+  }
+
+  for (const auto& plan : plans) {
     for (const auto& a : addresses) {
-      if (a.address == asio::ip::address{*config.stack_ipv4}) {
-        const std::string where = interface_name(nl, a.index);
+      const std::string where = a.address == plan.stack || (a.address == plan.kernel && a.index != index_)
+                                    ? interface_name(nl, a.index) : std::string{};
+      if (plan.stack && a.address == *plan.stack) {
         throw device_error(
             reason::address_in_use, std::make_error_code(std::errc::address_in_use),
-            config.stack_ipv4->to_string() + " is already one of the kernel's own addresses (on " +
-                where + "), so the kernel would answer it itself and nothing would reach " + name_ +
+            plan.stack->to_string() + " is already one of the kernel's own addresses (on " + where +
+                "), so the kernel would answer it itself and nothing would reach " + name_ +
                 ". Choose another address for the stack, or remove it: sudo ip addr del " +
                 a.address.to_string() + "/" + std::to_string(a.prefix_length) + " dev " + where);
       }
-    }
-  }
-  if (config.ipv4) {
-    const asio::ip::address mine{config.ipv4->address()};
-    for (const auto& a : addresses) {
-      if (a.address == mine && a.index != index_) {
-        const std::string where = interface_name(nl, a.index);
+      if (plan.kernel && a.address == *plan.kernel && a.index != index_) {
         throw device_error(
             reason::address_in_use, std::make_error_code(std::errc::address_in_use),
-            "the kernel-side address " + mine.to_string() + " is already in use on " + where +
+            "the kernel-side address " + plan.kernel->to_string() + " is already in use on " + where +
                 ". Choose another kernel-side address, or remove it: sudo ip addr del " +
-                mine.to_string() + "/" + std::to_string(a.prefix_length) + " dev " + where);
+                plan.kernel->to_string() + "/" + std::to_string(a.prefix_length) + " dev " + where);
       }
     }
-    nl.add_address(index_, mine, config.ipv4->prefix_length(), ec);
-    if (ec) throw_config_error(ec, "add address " + config.ipv4->to_string() + " to the kernel side", name_);
+    if (plan.kernel) {
+      nl.add_address(index_, *plan.kernel, plan.prefix_length, ec);
+      if (ec) throw_config_error(ec, "add address " + plan.kernel_text + " to the kernel side", name_);
+    }
   }
   if (config.up) {
     nl.set_up(index_, ec);
     if (ec) throw_config_error(ec, "bring up the link", name_);
   }
-  if (config.stack_ipv4 && config.ipv4 && config.up) {
-    auto route = nl.route_to(*config.stack_ipv4, ec);
-    if (ec) throw_config_error(ec, "look up the route to " + config.stack_ipv4->to_string(), name_);
+  if (!config.up) return;
+  for (const auto& plan : plans) {
+    if (!plan.stack || !plan.kernel) continue;
+    auto route = nl.route_to(*plan.stack, ec);
+    if (ec) throw_config_error(ec, "look up the route to " + plan.stack->to_string(), name_);
     if (!route || route->output_index != index_) {
       const std::string where =
           route ? interface_name(nl, route->output_index) : std::string{"nowhere (no route)"};
       throw device_error(
           reason::route_conflict, std::make_error_code(std::errc::address_in_use),
-          "the kernel routes " + config.stack_ipv4->to_string() + " via " + where + ", not " +
-              name_ + ": another interface has an overlapping subnet. Choose addresses in a "
-              "subnet no other interface uses (see: ip route get " +
-              config.stack_ipv4->to_string() + ")");
+          "the kernel routes " + plan.stack->to_string() + " via " + where + ", not " + name_ +
+              ": another interface has an overlapping subnet. Choose addresses in a subnet no "
+              "other interface uses (see: ip route get " + plan.stack->to_string() + ")");
     }
   }
 }

@@ -35,7 +35,12 @@ namespace {
 std::atomic<bool> g_stack_exists{false};
 stack_impl* g_current_impl = nullptr;
 tunstack::stack* g_current_stack = nullptr;
-tunstack::stack::provider g_provider;
+// A function-local static: providers register from other translation units' static
+// initialisers, which may run before this file's.
+tunstack::stack::provider& g_provider() {
+  static tunstack::stack::provider instance;
+  return instance;
+}
 // True while a stack tears lwIP down: the destructor may run on a thread that is not the
 // io_context's (after the io_context stopped), and lwIP's core-lock check must allow it.
 bool g_tearing_down = false;
@@ -214,13 +219,23 @@ bool stack_impl::on_stack_thread() const noexcept {
   return io_.get_executor().running_in_this_thread() || std::this_thread::get_id() == owner_;
 }
 
+namespace {
+// An io_context executor carries its properties (blocking.never, relationship.continuation,
+// outstanding_work.tracked) as bits of its type; an any_io_executor may hold any of the eight.
+template <std::uintptr_t... Bits>
+asio::io_context* io_context_in(const asio::any_io_executor& ex, std::integer_sequence<std::uintptr_t, Bits...>) noexcept {
+  asio::io_context* found = nullptr;
+  ((found = found != nullptr ? found
+          : ex.target<asio::io_context::basic_executor_type<std::allocator<void>, Bits>>() != nullptr
+              ? &ex.target<asio::io_context::basic_executor_type<std::allocator<void>, Bits>>()->context()
+              : nullptr),
+   ...);
+  return found;
+}
+}  // namespace
+
 asio::io_context* stack_impl::io_context_of(const asio::any_io_executor& ex) noexcept {
-  using plain = asio::io_context::executor_type;
-  using tracked = std::decay_t<decltype(asio::prefer(std::declval<plain>(),
-                                                     asio::execution::outstanding_work.tracked))>;
-  if (const auto* e = ex.target<plain>()) return &e->context();
-  if (const auto* e = ex.target<tracked>()) return &e->context();
-  return nullptr;
+  return io_context_in(ex, std::make_integer_sequence<std::uintptr_t, 8>{});
 }
 
 std::uint32_t stack_impl::now_ms() const noexcept {
@@ -410,7 +425,7 @@ stack& stack::for_executor(const asio::any_io_executor& ex) {
         "tunstack: this executor's io_context is not the one the stack runs on (lwIP allows one "
         "stack per process, and its sockets must use that stack's io_context)");
   }
-  if (detail::g_provider && io != nullptr) return detail::g_provider(*io);
+  if (detail::g_provider() && io != nullptr) return detail::g_provider()(*io);
   throw std::system_error(
       make_error_code(errc::no_stack),
       "tunstack: no tunstack::stack runs on this executor's io_context: create one first "
@@ -418,7 +433,7 @@ stack& stack::for_executor(const asio::any_io_executor& ex) {
       "made from TUNSTACK_* environment variables");
 }
 
-stack::provider stack::set_provider(provider p) { return std::exchange(detail::g_provider, std::move(p)); }
+stack::provider stack::set_provider(provider p) { return std::exchange(detail::g_provider(), std::move(p)); }
 
 stack::executor_type stack::get_executor() const noexcept { return impl_->io().get_executor(); }
 

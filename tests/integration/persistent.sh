@@ -29,7 +29,7 @@ ip -n "$NS" tuntap add dev tun7 mode tun user 65534 || fail "cannot create tun7 
 ip -n "$NS" addr add 10.0.3.1/24 dev tun7 && ip -n "$NS" link set tun7 up
 mknod "$WORK/tun" c 10 200 && chmod 0666 "$WORK/tun" && chmod 0755 "$WORK" || fail "cannot make a tun node"
 ip netns exec "$NS" unshare --mount --propagation private sh -c \
-  'mount --bind "$1" /dev/net/tun && exec setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all "$0" --dev tun7 --host-addr none' \
+  'mount --bind "$1" /dev/net/tun && exec setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all "$0" --dev tun7 --host-addr none --host-addr6 none' \
   "$TUNSTACK" "$WORK/tun" >"$WORK/unprivileged.log" 2>&1 &
 TS_PID=$!
 PIDS="$PIDS $TS_PID"

@@ -1,5 +1,5 @@
 #!/bin/sh
-# ping.sh - tunstack answers ping at 10.0.3.50 and stops cleanly on SIGTERM and SIGINT: exit 0,
+# ping.sh - tunstack answers ping at 10.0.3.50 (and ping -6 at fd00:3::50) and stops cleanly on SIGTERM and SIGINT: exit 0,
 # and the TUN device it created disappears with it.
 . "$(dirname "$0")/lib.sh"
 require_root_and_tun
@@ -9,6 +9,10 @@ start_tunstack first
 in_ns ping -c 5 -i 0.2 -W 2 10.0.3.50 >"$WORK/ping.out" 2>&1
 grep -q "5 packets transmitted, 5 received" "$WORK/ping.out" || { cat "$WORK/ping.out"; fail "expected 5 replies"; }
 log "ok: $(grep 'packets transmitted' "$WORK/ping.out")"
+
+in_ns ping -6 -c 3 -i 0.2 -W 2 fd00:3::50 >"$WORK/ping6.out" 2>&1
+grep -q "3 packets transmitted, 3 received" "$WORK/ping6.out" || { cat "$WORK/ping6.out"; fail "expected 3 IPv6 replies"; }
+log "ok: ping -6 fd00:3::50 answered"
 
 # A large ping is fragmented by the kernel, reassembled by lwIP, and the reply fragmented back.
 in_ns ping -c 2 -i 0.2 -W 2 -s 4000 10.0.3.50 >"$WORK/ping-big.out" 2>&1

@@ -132,7 +132,8 @@ TEST_CASE("concepts: coroutines use_future deferred and the blocking facade work
   CHECK(line == message);
 
   // experimental::deferred: nothing happens until the deferred operation is launched.
-  auto deferred = asio::async_write(client, asio::buffer(std::string("deferred\n")), asio::experimental::deferred);
+  const std::string later = "deferred\n";  // must outlive the launch, as with any Asio buffer
+  auto deferred = asio::async_write(client, asio::buffer(later), asio::experimental::deferred);
   std::promise<std::size_t> written;
   std::move(deferred)([&](std::error_code ec, std::size_t n) {
     CHECK_FALSE(ec);

@@ -10,6 +10,7 @@
 #include <asio/io_context.hpp>
 #include <asio/ip/address_v4.hpp>
 #include <asio/ip/network_v4.hpp>
+#include <asio/ip/network_v6.hpp>
 #include <asio/posix/stream_descriptor.hpp>
 
 #include <cstddef>
@@ -67,6 +68,11 @@ struct kernel_side_config {
   /// checks that it is not one of the kernel's own addresses and, if @ref ipv4 is set, that the
   /// kernel routes it into this device. Default: none (no checks).
   std::optional<asio::ip::address_v4> stack_ipv4;
+  /// The kernel's IPv6 address and prefix on the link, e.g. fd00:3::1/64, added without
+  /// duplicate address detection. Needs an MTU of at least 1280. Default: none.
+  std::optional<asio::ip::network_v6> ipv6;
+  /// The IPv6 address the stack answers; checked as stack_ipv4 is. Default: none.
+  std::optional<asio::ip::address_v6> stack_ipv6;
   /// Bring the link up. Default: true.
   bool up = true;
 };

@@ -1,0 +1,193 @@
+// options.cpp - the tunstack program's command line (see options.hpp).
+#include "options.hpp"
+
+#include "tunstack/version.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <sstream>
+
+namespace tunstack::app {
+namespace {
+
+constexpr int exit_usage = 2;
+
+// CLI11 validators name the option in their error ("--addr: ...").
+CLI::Validator ipv4_network(bool allow_none) {
+  return CLI::Validator(
+      [allow_none](std::string& value) -> std::string {
+        if ((allow_none && value == "none") || parse_ipv4_network(value)) return {};
+        return "'" + value + "' is not an IPv4 address with a prefix length, like 10.0.3.50/24" +
+               (allow_none ? " (or 'none')" : "");
+      },
+      "");
+}
+
+CLI::Validator ipv6_network() {
+  return CLI::Validator(
+      [](std::string& value) -> std::string {
+        if (value == "none" || parse_ipv6_network(value)) return {};
+        return "'" + value + "' is not an IPv6 address with a prefix length, like fd00:3::50/64 (or 'none')";
+      },
+      "");
+}
+
+CLI::Validator interface_name() {
+  return CLI::Validator(
+      [](std::string& value) -> std::string {
+        if (value.empty() || value.size() > 15) return "'" + value + "' must be 1 to 15 characters";
+        if (value.find_first_of("/: \t\n") != std::string::npos || value == "." || value == "..") {
+          return "'" + value + "' is not a valid interface name (no '/', ':' or spaces)";
+        }
+        return {};
+      },
+      "");
+}
+
+bool is_host_address_v4(const asio::ip::network_v4& n) {
+  return n.prefix_length() >= 31 || (n.address() != n.network() && n.address() != n.broadcast());
+}
+
+// Checks that need more than one option; returns a message, or empty.
+std::string cross_check(const options& o, const std::string& addr_text, const std::string& host_text,
+                        const std::string& addr6_text, const std::string& host6_text) {
+  if (!is_host_address_v4(o.addr)) {
+    return "--addr " + addr_text + " is the " +
+           std::string(o.addr.address() == o.addr.network() ? "network" : "broadcast") +
+           " address of its subnet; choose a host address, like 10.0.3.50/24";
+  }
+  if (o.host_addr) {
+    if (o.host_addr->address() == o.addr.address()) {
+      return "--addr and --host-addr are both " + o.addr.address().to_string() +
+             ": the stack and the kernel need different addresses";
+    }
+    const std::uint32_t mask = o.host_addr->netmask().to_uint();
+    if ((o.addr.address().to_uint() & mask) != (o.host_addr->address().to_uint() & mask)) {
+      return "--addr " + addr_text + " is outside the kernel side's subnet " +
+             o.host_addr->canonical().to_string() + " (--host-addr " + host_text +
+             "), so the kernel would not route it into --dev " + o.dev + "; put both in one subnet";
+    }
+  }
+  if (o.addr6) {
+    const auto a = o.addr6->address();
+    if (a.is_unspecified() || a.is_multicast() || a.is_loopback()) {
+      return "--addr6 " + addr6_text + " is not a unicast address the stack can answer on";
+    }
+    if (o.mtu < 1280) {
+      return "--mtu " + std::to_string(o.mtu) + " is below IPv6's minimum of 1280: raise it, or add --addr6 none";
+    }
+  }
+  if (o.host_addr6) {
+    if (!o.addr6) return "--host-addr6 " + host6_text + " needs an --addr6 for the stack (or --host-addr6 none)";
+    if (o.host_addr6->address() == o.addr6->address()) {
+      return "--addr6 and --host-addr6 are both " + o.addr6->address().to_string() +
+             ": the stack and the kernel need different addresses";
+    }
+    const asio::ip::network_v6 stack_in_host_prefix(o.addr6->address(), o.host_addr6->prefix_length());
+    if (stack_in_host_prefix.canonical() != o.host_addr6->canonical()) {
+      return "--addr6 " + addr6_text + " is outside the kernel side's prefix " +
+             o.host_addr6->canonical().to_string() + " (--host-addr6 " + host6_text + "); put both in one prefix";
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+std::optional<asio::ip::network_v4> parse_ipv4_network(const std::string& text) {
+  if (text.find('/') == std::string::npos) return std::nullopt;
+  std::error_code ec;
+  auto n = asio::ip::make_network_v4(text, ec);
+  if (ec) return std::nullopt;
+  return n;
+}
+
+std::optional<asio::ip::network_v6> parse_ipv6_network(const std::string& text) {
+  if (text.find('/') == std::string::npos) return std::nullopt;
+  std::error_code ec;
+  auto n = asio::ip::make_network_v6(text, ec);
+  if (ec) return std::nullopt;
+  return n;
+}
+
+parse_result parse(const std::vector<std::string>& args) {
+  options o;
+  std::string addr = "10.0.3.50/24", host_addr = "10.0.3.1/24";
+  std::string addr6 = "fd00:3::50/64", host_addr6 = "fd00:3::1/64";
+
+  CLI::App app{
+      "tunstack: a userspace TCP/IP stack on a TUN device. It creates (or attaches to) a TUN "
+      "device, gives the kernel's side an address, and answers IP on the other side itself: "
+      "ping gets replies from --addr (and ping -6 from --addr6).",
+      "tunstack"};
+  app.set_version_flag("--version", tunstack::version_banner());
+  app.add_option("--dev", o.dev,
+                 "TUN device to create, or persistent device to attach to (tun%d: the kernel "
+                 "picks a free number)")
+      ->capture_default_str()
+      ->type_name("NAME")
+      ->check(interface_name());
+  app.add_option("--addr", addr, "The stack's own IPv4 address and prefix on the device")
+      ->capture_default_str()
+      ->type_name("A.B.C.D/P")
+      ->check(ipv4_network(false));
+  app.add_option("--host-addr", host_addr,
+                 "The kernel side's IPv4 address and prefix, configured over rtnetlink; 'none' "
+                 "leaves the kernel side as it is (for devices you configure yourself)")
+      ->capture_default_str()
+      ->type_name("A.B.C.D/P|none")
+      ->check(ipv4_network(true));
+  app.add_option("--addr6", addr6, "The stack's own IPv6 address and prefix; 'none': no IPv6")
+      ->capture_default_str()
+      ->type_name("X:X::X/P|none")
+      ->check(ipv6_network());
+  CLI::Option* host_addr6_option = app.add_option("--host-addr6", host_addr6,
+                 "The kernel side's IPv6 address and prefix (added without duplicate address "
+                 "detection); 'none' leaves it as it is")
+      ->capture_default_str()
+      ->type_name("X:X::X/P|none")
+      ->check(ipv6_network());
+  app.add_option("--mtu", o.mtu, "MTU of the device and the stack, in bytes (IPv6 needs 1280)")
+      ->capture_default_str()
+      ->type_name("BYTES")
+      ->check(CLI::Range(68, 65535).description("68..65535"));
+  app.add_flag("-v,--verbose", o.verbosity,
+               "More output on stderr: -v device and address events, -vv every packet in and out");
+  app.footer(
+      "Examples:\n"
+      "  sudo tunstack                  create tun0: kernel side 10.0.3.1/24 and fd00:3::1/64,\n"
+      "                                 the stack answers 10.0.3.50 and fd00:3::50\n"
+      "  ping 10.0.3.50; ping -6 fd00:3::50     (in another terminal) replies come from tunstack\n"
+      "  sudo tunstack --dev tun1 --addr 10.9.0.2/24 --host-addr 10.9.0.1/24 --addr6 none\n"
+      "  sudo ip tuntap add dev tun7 mode tun user $USER    a persistent device for your user;\n"
+      "  sudo ip addr add 10.0.3.1/24 dev tun7 && sudo ip link set tun7 up\n"
+      "  tunstack --dev tun7 --host-addr none --host-addr6 none   then no root is needed\n"
+      "\n"
+      "Creating a device needs CAP_NET_ADMIN: run as root, or once: sudo setcap cap_net_admin+ep "
+      "$(command -v tunstack)\n"
+      "Exit status: 0 stopped by SIGINT/SIGTERM, 1 runtime error, 2 bad options.");
+
+  std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 takes them reversed
+  try {
+    app.parse(reversed);
+  } catch (const CLI::ParseError& e) {
+    std::ostringstream out, err;
+    const int status = app.exit(e, out, err);
+    if (status == 0) return exit_request{0, out.str()};
+    return exit_request{exit_usage, "tunstack: " + std::string(e.what()) + "\nRun 'tunstack --help' for the options.\n"};
+  }
+
+  o.addr = *parse_ipv4_network(addr);
+  o.host_addr = host_addr == "none" ? std::nullopt : parse_ipv4_network(host_addr);
+  o.addr6 = addr6 == "none" ? std::nullopt : parse_ipv6_network(addr6);
+  o.host_addr6 = host_addr6 == "none" ? std::nullopt : parse_ipv6_network(host_addr6);
+  // With --addr6 none, the kernel side gets no IPv6 address either, unless one was asked for
+  // (which cross_check then refuses: it would be an address nobody answers behind).
+  if (!o.addr6 && host_addr6_option->count() == 0) o.host_addr6.reset();
+  if (const std::string problem = cross_check(o, addr, host_addr, addr6, host_addr6); !problem.empty()) {
+    return exit_request{exit_usage, "tunstack: " + problem + "\nRun 'tunstack --help' for the options.\n"};
+  }
+  return o;
+}
+
+}  // namespace tunstack::app

@@ -1,0 +1,47 @@
+// options.hpp - the tunstack program's command line: parsed with CLI11, validated, and turned
+// into typed settings. Separate from main.cpp so that the parsing can be tested (and fuzzed)
+// without opening a device.
+#ifndef TUNSTACK_APPS_TUNSTACK_OPTIONS_HPP
+#define TUNSTACK_APPS_TUNSTACK_OPTIONS_HPP
+
+#include <asio/ip/network_v4.hpp>
+#include <asio/ip/network_v6.hpp>
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace tunstack::app {
+
+/// The program's settings, after validation.
+struct options {
+  std::string dev = "tun0";
+  asio::ip::network_v4 addr = asio::ip::make_network_v4("10.0.3.50/24");
+  std::optional<asio::ip::network_v4> host_addr = asio::ip::make_network_v4("10.0.3.1/24");
+  std::optional<asio::ip::network_v6> addr6 = asio::ip::make_network_v6("fd00:3::50/64");
+  std::optional<asio::ip::network_v6> host_addr6 = asio::ip::make_network_v6("fd00:3::1/64");
+  std::size_t mtu = 1500;
+  int verbosity = 0;
+};
+
+/// What parsing produced: settings to run with, or an exit (help/version: status 0 and text
+/// for stdout; a bad option: status 2 and a message naming the option, for stderr).
+struct exit_request {
+  int status = 0;
+  std::string text;
+};
+using parse_result = std::variant<options, exit_request>;
+
+/// Parses the command line. Never throws for bad input; never touches a device.
+parse_result parse(const std::vector<std::string>& args);
+
+/// Parses "A.B.C.D/P" (IPv4 with a prefix length); nullopt for anything else.
+std::optional<asio::ip::network_v4> parse_ipv4_network(const std::string& text);
+/// Parses "X:Y::Z/P" (IPv6 with a prefix length); nullopt for anything else.
+std::optional<asio::ip::network_v6> parse_ipv6_network(const std::string& text);
+
+}  // namespace tunstack::app
+
+#endif  // TUNSTACK_APPS_TUNSTACK_OPTIONS_HPP

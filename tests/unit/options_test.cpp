@@ -1,0 +1,84 @@
+// options_test.cpp - the tunstack program's command line, parsed without opening anything:
+// defaults, IPv6 on and off, and bad input refused with status 2 and the option's name.
+#include "options.hpp"
+
+#include <doctest/doctest.h>
+
+#include <variant>
+
+using tunstack::app::exit_request;
+using tunstack::app::options;
+using tunstack::app::parse;
+
+namespace {
+
+options parsed(std::vector<std::string> args) {
+  auto r = parse(args);
+  REQUIRE_MESSAGE(std::holds_alternative<options>(r), std::get<exit_request>(r).text);
+  return std::get<options>(r);
+}
+
+exit_request refused(std::vector<std::string> args) {
+  auto r = parse(args);
+  REQUIRE(std::holds_alternative<exit_request>(r));
+  return std::get<exit_request>(r);
+}
+
+}  // namespace
+
+TEST_CASE("options: the defaults give tun0 with IPv4 and IPv6 on both sides") {
+  const options o = parsed({});
+  CHECK(o.dev == "tun0");
+  CHECK(o.addr.to_string() == "10.0.3.50/24");
+  REQUIRE(o.host_addr.has_value());
+  CHECK(o.host_addr->to_string() == "10.0.3.1/24");
+  REQUIRE(o.addr6.has_value());
+  CHECK(o.addr6->to_string() == "fd00:3::50/64");
+  REQUIRE(o.host_addr6.has_value());
+  CHECK(o.host_addr6->to_string() == "fd00:3::1/64");
+  CHECK(o.mtu == 1500);
+}
+
+TEST_CASE("options: none leaves a side unconfigured and --addr6 none turns IPv6 off") {
+  const options o = parsed({"--host-addr", "none", "--addr6", "none"});
+  CHECK_FALSE(o.host_addr.has_value());
+  CHECK_FALSE(o.addr6.has_value());
+  CHECK_FALSE(o.host_addr6.has_value());
+  const options v = parsed({"-vv", "--mtu", "9000", "--dev", "tun%d"});
+  CHECK(v.verbosity == 2);
+  CHECK(v.mtu == 9000);
+  CHECK(v.dev == "tun%d");
+}
+
+TEST_CASE("options: bad values exit with status 2 and name the option") {
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--mtu", "67"}, "--mtu"},
+      {{"--addr", "10.0.3.50"}, "--addr"},
+      {{"--addr", "fd00::1/64"}, "--addr"},
+      {{"--addr6", "10.0.3.50/24"}, "--addr6"},
+      {{"--host-addr6", "fd00:3::50/64"}, "--addr6 and --host-addr6"},
+      {{"--addr6", "fd00:4::50/64"}, "--addr6"},
+      {{"--addr6", "ff02::1/64"}, "--addr6"},
+      {{"--mtu", "1000"}, "--mtu"},
+      {{"--addr6", "none", "--host-addr6", "fd00:3::1/64"}, "--host-addr6"},
+      {{"--dev", ""}, "--dev"},
+      {{"--bogus"}, "--bogus"},
+  };
+  for (const auto& [args, name] : cases) {
+    CAPTURE(args.front());
+    const exit_request e = refused(args);
+    CHECK(e.status == 2);
+    CHECK(e.text.find(name) != std::string::npos);
+    CHECK(e.text.find("--help") != std::string::npos);
+  }
+}
+
+TEST_CASE("options: --help and --version exit 0 with their text") {
+  const exit_request help = refused({"--help"});
+  CHECK(help.status == 0);
+  CHECK(help.text.find("--addr6") != std::string::npos);
+  CHECK(help.text.find("Examples") != std::string::npos);
+  const exit_request version = refused({"--version"});
+  CHECK(version.status == 0);
+  CHECK(version.text.find("lwIP 2.1.3") != std::string::npos);
+}
