@@ -7,6 +7,7 @@
 // drops SYNs on a full accept queue.
 #include "detail/error.hpp"
 #include "detail/lwip_address.hpp"
+#include "detail/on_stack.hpp"
 #include "detail/stack_impl.hpp"
 #include "detail/tcp_connection.hpp"
 #include "tunstack/stack.hpp"
@@ -205,27 +206,19 @@ tcp::socket tcp::acceptor::accept(std::error_code& ec) {
 
 void tcp::acceptor::close(std::error_code& ec) {
   ec = {};
-  if (!impl_) return;
-  auto l = std::move(impl_);
-  if (!l->gone()) l->stack().invoke([&] { l->close(); });
+  detail::close_on_stack(impl_);
 }
 
 void tcp::acceptor::cancel(std::error_code& ec) {
-  ec = {};
-  if (!impl_) {
-    ec = asio::error::bad_descriptor;
-    return;
-  }
-  if (!impl_->gone()) impl_->stack().invoke([&] { impl_->cancel(); });
+  detail::on_stack(impl_, ec, [](detail::tcp_listener& l) { l.cancel(); });
 }
 
 tcp::endpoint tcp::acceptor::local_endpoint(std::error_code& ec) const {
-  ec = {};
-  if (!impl_ || impl_->gone()) {
-    ec = asio::error::bad_descriptor;
-    return {};
-  }
-  return impl_->stack().invoke([&] { return impl_->local_endpoint(ec); });
+  tcp::endpoint e;
+  std::error_code result;
+  detail::on_stack(impl_, ec, [&](detail::tcp_listener& l) { e = l.local_endpoint(result); });
+  if (!ec) ec = result;
+  return e;
 }
 
 }  // namespace tunstack

@@ -10,6 +10,7 @@
 
 #include "detail/error.hpp"
 #include "detail/lwip_address.hpp"
+#include "detail/on_stack.hpp"
 #include "tunstack/stack.hpp"
 
 #include "lwip/priv/tcp_priv.h"
@@ -573,22 +574,10 @@ bool may_block(const asio::any_io_executor& ex, std::error_code& ec) noexcept {
 // ---- tcp::socket ---------------------------------------------------------------------------
 
 namespace {
-
-// Runs @p f with the connection on the stack's thread; @p ec reports a closed or orphaned socket.
 template <class F>
 void with_connection(const std::shared_ptr<detail::tcp_connection>& c, std::error_code& ec, F&& f) {
-  ec = {};
-  if (!c) {
-    ec = asio::error::bad_descriptor;
-    return;
-  }
-  if (c->gone()) {
-    ec = asio::error::connection_aborted;
-    return;
-  }
-  c->stack().invoke([&] { f(*c); });
+  detail::on_stack(c, ec, std::forward<F>(f));
 }
-
 }  // namespace
 
 tcp::socket::socket(stack& s)
@@ -636,9 +625,7 @@ void tcp::socket::shutdown(asio::socket_base::shutdown_type what, std::error_cod
 
 void tcp::socket::close(std::error_code& ec) {
   ec = {};
-  if (!impl_) return;
-  auto c = std::move(impl_);
-  if (!c->gone()) c->stack().invoke([&] { c->close(); });
+  detail::close_on_stack(impl_);
 }
 
 void tcp::socket::cancel(std::error_code& ec) {

@@ -5,6 +5,7 @@
 
 #include "detail/error.hpp"
 #include "detail/lwip_address.hpp"
+#include "detail/on_stack.hpp"
 #include "detail/stack_impl.hpp"
 #include "tunstack/stack.hpp"
 
@@ -251,21 +252,10 @@ void udp_start_receive(const std::shared_ptr<udp_endpoint>& u, mutable_buffers b
 }  // namespace detail
 
 namespace {
-
 template <class F>
 void with_endpoint(const std::shared_ptr<detail::udp_endpoint>& u, std::error_code& ec, F&& f) {
-  ec = {};
-  if (!u) {
-    ec = asio::error::bad_descriptor;
-    return;
-  }
-  if (u->gone()) {
-    ec = asio::error::connection_aborted;
-    return;
-  }
-  u->stack().invoke([&] { f(*u); });
+  detail::on_stack(u, ec, std::forward<F>(f));
 }
-
 }  // namespace
 
 udp::socket::socket(stack& s)
@@ -311,9 +301,7 @@ void udp::socket::connect(const endpoint_type& peer, std::error_code& ec) {
 
 void udp::socket::close(std::error_code& ec) {
   ec = {};
-  if (!impl_) return;
-  auto u = std::move(impl_);
-  if (!u->gone()) u->stack().invoke([&] { u->close(); });
+  detail::close_on_stack(impl_);
 }
 
 void udp::socket::cancel(std::error_code& ec) {

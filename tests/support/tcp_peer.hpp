@@ -7,6 +7,8 @@
 #include "packet.hpp"
 #include "test_stack.hpp"
 
+#include "tunstack/tcp.hpp"
+
 #include <doctest/doctest.h>
 
 #include <optional>
@@ -183,6 +185,25 @@ class tcp_peer {
   asio::ip::address me_, stack_;
   std::uint16_t port_;
   std::uint16_t stack_port_;
+};
+
+/// A listener on port 7 of the stack and one connection from a tcp_peer, accepted.
+struct accepted_connection {
+  test_stack& t;
+  tunstack::tcp::acceptor acceptor;
+  tcp_peer peer;
+  std::optional<tunstack::tcp::socket> socket;
+
+  explicit accepted_connection(test_stack& ts, tcp_options syn_options = {.mss = 1460})
+      : t(ts), acceptor(ts.st, {tunstack::tcp::v4(), 7}), peer(ts, 7) {
+    acceptor.async_accept([this](std::error_code ec, tunstack::tcp::socket s) {
+      REQUIRE_FALSE(ec);
+      socket.emplace(std::move(s));
+    });
+    t.run();
+    peer.establish(syn_options);
+    REQUIRE(socket.has_value());
+  }
 };
 
 }  // namespace tunstack::testing

@@ -1,6 +1,7 @@
 // lifetime_test.cpp - what happens to pending operations when sockets are closed, cancelled,
 // moved or destroyed, when lwIP frees a pcb by itself, and when the stack goes away first.
 // Completions never run inside the initiating call. Runs under ASan in scripts/test.
+#include "outcome.hpp"
 #include "packet.hpp"
 #include "tcp_peer.hpp"
 #include "test_stack.hpp"
@@ -19,40 +20,9 @@ using namespace tunstack::testing;
 using namespace std::chrono_literals;
 using tunstack::tcp;
 
-namespace {
-
-struct outcome {
-  bool done = false;
-  std::error_code ec;
-  std::size_t n = 0;
-  auto handler() {
-    return [this](std::error_code e, std::size_t bytes) {
-      done = true;
-      ec = e;
-      n = bytes;
-    };
-  }
-};
-
-// One connection accepted from the test's peer.
-struct connection {
-  test_stack& t;
-  tcp::acceptor acceptor;
-  tcp_peer peer;
-  std::optional<tcp::socket> socket;
-  explicit connection(test_stack& ts) : t(ts), acceptor(ts.st, {tcp::v4(), 7}), peer(ts, 7) {
-    acceptor.async_accept([this](std::error_code, tcp::socket s) { socket.emplace(std::move(s)); });
-    t.run();
-    peer.establish();
-    REQUIRE(socket.has_value());
-  }
-};
-
-}  // namespace
-
 TEST_CASE("lifetime: close completes a pending read and write with operation_aborted") {
   test_stack t;
-  connection c{t};
+  accepted_connection c{t};
   c.peer.window = 0;
   c.peer.ack();
   std::vector<char> big(2 * 1024 * 1024);
@@ -81,7 +51,7 @@ TEST_CASE("lifetime: close completes a pending read and write with operation_abo
 
 TEST_CASE("lifetime: destroying a socket completes its pending read with operation_aborted") {
   test_stack t;
-  connection c{t};
+  accepted_connection c{t};
   outcome read;
   char buffer[8];
   c.socket->async_read_some(asio::buffer(buffer), read.handler());
@@ -97,7 +67,7 @@ TEST_CASE("lifetime: destroying a socket completes its pending read with operati
 
 TEST_CASE("lifetime: a socket moved while a read is pending still completes it") {
   test_stack t;
-  connection c{t};
+  accepted_connection c{t};
   outcome read;
   char buffer[8];
   c.socket->async_read_some(asio::buffer(buffer), read.handler());
@@ -113,7 +83,7 @@ TEST_CASE("lifetime: a socket moved while a read is pending still completes it")
 
 TEST_CASE("lifetime: cancel aborts pending operations and the socket stays usable") {
   test_stack t;
-  connection c{t};
+  accepted_connection c{t};
   outcome read;
   char buffer[8];
   c.socket->async_read_some(asio::buffer(buffer), read.handler());
@@ -129,7 +99,7 @@ TEST_CASE("lifetime: cancel aborts pending operations and the socket stays usabl
 
 TEST_CASE("lifetime: a cancellation slot aborts just that read") {
   test_stack t;
-  connection c{t};
+  accepted_connection c{t};
   asio::cancellation_signal signal;
   outcome read;
   char buffer[8];
@@ -148,7 +118,7 @@ TEST_CASE("lifetime: a cancellation slot aborts just that read") {
 
 TEST_CASE("lifetime: a zero-size read completes at once with success but never inline") {
   test_stack t;
-  connection c{t};
+  accepted_connection c{t};
   outcome read;
   c.socket->async_read_some(asio::mutable_buffer(), read.handler());
   CHECK_FALSE(read.done);
@@ -160,7 +130,7 @@ TEST_CASE("lifetime: a zero-size read completes at once with success but never i
 
 TEST_CASE("lifetime: two reads at once are refused with already_started") {
   test_stack t;
-  connection c{t};
+  accepted_connection c{t};
   outcome first, second;
   char a[8], b[8];
   c.socket->async_read_some(asio::buffer(a), first.handler());

@@ -2,6 +2,7 @@
 // handshake and its options, data in both directions, FIN and eof, active close and TIME-WAIT,
 // flow control with a zero window, resets, refused and timed-out connects, keep-alive, the
 // backlog. The manual clock makes every timer (delayed ACK, retransmission, 2*MSL) exact.
+#include "outcome.hpp"
 #include "packet.hpp"
 #include "tcp_peer.hpp"
 #include "test_stack.hpp"
@@ -25,38 +26,6 @@ namespace {
 const tcp::endpoint kernel_side{asio::ip::make_address_v4("10.0.3.1"), 40000};
 
 // The outcome of one operation, filled in by its handler.
-struct outcome {
-  bool done = false;
-  std::error_code ec;
-  std::size_t n = 0;
-  auto handler() {
-    return [this](std::error_code e, std::size_t bytes) {
-      done = true;
-      ec = e;
-      n = bytes;
-    };
-  }
-};
-
-// A listener on port 7 and one accepted connection from the peer.
-struct accepted_connection {
-  test_stack& t;
-  tcp::acceptor acceptor;
-  tcp_peer peer;
-  std::optional<tcp::socket> socket;
-
-  explicit accepted_connection(test_stack& ts, tcp_options syn_options = {.mss = 1460}, bool v6 = false)
-      : t(ts), acceptor(ts.st, {v6 ? tcp::v6() : tcp::v4(), 7}), peer(ts, 7, v6) {
-    acceptor.async_accept([this](std::error_code ec, tcp::socket s) {
-      REQUIRE_FALSE(ec);
-      socket.emplace(std::move(s));
-    });
-    t.run();
-    peer.establish(syn_options);
-    REQUIRE(socket.has_value());
-  }
-};
-
 std::string as_text(const char* data, std::size_t n) { return std::string(data, n); }
 
 }  // namespace

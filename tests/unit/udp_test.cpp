@@ -1,6 +1,7 @@
 // udp_test.cpp - tunstack::udp::socket against datagrams crafted by the test: round trips over
 // IPv4 and IPv6, truncation reported as message_size, connect's peer filter, the bounded
 // receive queue, and sends that cannot go anywhere.
+#include "outcome.hpp"
 #include "packet.hpp"
 #include "tcp_peer.hpp"
 #include "test_stack.hpp"
@@ -34,19 +35,6 @@ void inject_datagram(test_stack& t, const bytes& payload, std::uint16_t to_port,
   }
   t.run();
 }
-
-struct outcome {
-  bool done = false;
-  std::error_code ec;
-  std::size_t n = 0;
-  auto handler() {
-    return [this](std::error_code e, std::size_t bytes) {
-      done = true;
-      ec = e;
-      n = bytes;
-    };
-  }
-};
 
 void round_trip(bool v6) {
   test_stack t;

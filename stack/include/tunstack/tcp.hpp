@@ -69,12 +69,6 @@ void tcp_start_read(const std::shared_ptr<tcp_connection>& c, mutable_buffers bu
                     completion<std::error_code, std::size_t> handler);
 void tcp_start_write(const std::shared_ptr<tcp_connection>& c, const_buffers buffers,
                      completion<std::error_code, std::size_t> handler);
-[[noreturn]] void throw_error(const std::error_code& ec, const char* operation);
-inline void throw_if(const std::error_code& ec, const char* operation) {
-  if (ec) throw_error(ec, operation);
-}
-/// Fails with errc::blocking_on_stack_thread when called on the thread that runs @p ex.
-bool may_block(const asio::any_io_executor& ex, std::error_code& ec) noexcept;
 }  // namespace detail
 
 /// A TCP connection on a tunstack::stack.
@@ -173,8 +167,7 @@ class tcp::socket {
   }
   template <class MutableBufferSequence>
   std::size_t read_some(const MutableBufferSequence& buffers, std::error_code& ec) {
-    return wait_for_transfer(
-        [&](auto h) { async_read_some(buffers, std::move(h)); }, ec);
+    return detail::wait_for_transfer(executor_, [&](auto h) { async_read_some(buffers, std::move(h)); }, ec);
   }
   template <class MutableBufferSequence>
   std::size_t read_some(const MutableBufferSequence& buffers) {
@@ -185,8 +178,7 @@ class tcp::socket {
   }
   template <class ConstBufferSequence>
   std::size_t write_some(const ConstBufferSequence& buffers, std::error_code& ec) {
-    return wait_for_transfer(
-        [&](auto h) { async_write_some(buffers, std::move(h)); }, ec);
+    return detail::wait_for_transfer(executor_, [&](auto h) { async_write_some(buffers, std::move(h)); }, ec);
   }
   template <class ConstBufferSequence>
   std::size_t write_some(const ConstBufferSequence& buffers) {
@@ -301,18 +293,6 @@ class tcp::socket {
                               detail::completion<std::error_code, std::size_t>(std::forward<Handler>(h), executor));
     }
   };
-
-  // Starts an operation with a handler that fulfils a promise, and waits for it.
-  template <class Start>
-  std::size_t wait_for_transfer(Start&& start, std::error_code& ec) {
-    if (!detail::may_block(executor_, ec)) return 0;
-    std::promise<std::pair<std::error_code, std::size_t>> done;
-    auto result = done.get_future();
-    start([&done](std::error_code e, std::size_t n) { done.set_value({e, n}); });
-    const auto [e, n] = result.get();
-    ec = e;
-    return n;
-  }
 
   std::shared_ptr<detail::tcp_connection> impl_;
   executor_type executor_;

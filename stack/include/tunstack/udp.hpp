@@ -127,7 +127,7 @@ class udp::socket {
   /// @{
   template <class ConstBufferSequence>
   std::size_t send_to(const ConstBufferSequence& buffers, const endpoint_type& destination, std::error_code& ec) {
-    return wait([&](auto h) { async_send_to(buffers, destination, std::move(h)); }, ec);
+    return detail::wait_for_transfer(executor_, [&](auto h) { async_send_to(buffers, destination, std::move(h)); }, ec);
   }
   template <class ConstBufferSequence>
   std::size_t send_to(const ConstBufferSequence& buffers, const endpoint_type& destination) {
@@ -138,7 +138,7 @@ class udp::socket {
   }
   template <class MutableBufferSequence>
   std::size_t receive_from(const MutableBufferSequence& buffers, endpoint_type& sender, std::error_code& ec) {
-    return wait([&](auto h) { async_receive_from(buffers, sender, std::move(h)); }, ec);
+    return detail::wait_for_transfer(executor_, [&](auto h) { async_receive_from(buffers, sender, std::move(h)); }, ec);
   }
   template <class MutableBufferSequence>
   std::size_t receive_from(const MutableBufferSequence& buffers, endpoint_type& sender) {
@@ -200,17 +200,6 @@ class udp::socket {
                                 detail::completion<std::error_code, std::size_t>(std::forward<Handler>(h), executor));
     }
   };
-
-  template <class Start>
-  std::size_t wait(Start&& start, std::error_code& ec) {
-    if (!detail::may_block(executor_, ec)) return 0;
-    std::promise<std::pair<std::error_code, std::size_t>> done;
-    auto result = done.get_future();
-    start([&done](std::error_code e, std::size_t n) { done.set_value({e, n}); });
-    const auto [e, n] = result.get();
-    ec = e;
-    return n;
-  }
 
   std::shared_ptr<detail::udp_endpoint> impl_;
   executor_type executor_;

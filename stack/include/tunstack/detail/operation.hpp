@@ -5,6 +5,7 @@
 #ifndef TUNSTACK_DETAIL_OPERATION_HPP
 #define TUNSTACK_DETAIL_OPERATION_HPP
 
+#include <asio/any_io_executor.hpp>
 #include <asio/associated_cancellation_slot.hpp>
 #include <asio/associated_executor.hpp>
 #include <asio/buffer.hpp>
@@ -16,6 +17,7 @@
 #include <array>
 #include <cstddef>
 #include <functional>
+#include <future>
 #include <memory>
 #include <system_error>
 #include <tuple>
@@ -150,6 +152,27 @@ class buffer_list {
 
 using mutable_buffers = buffer_list<asio::mutable_buffer>;
 using const_buffers = buffer_list<asio::const_buffer>;
+
+/// Throws std::system_error(ec, operation); the throwing twins of the error_code overloads.
+[[noreturn]] void throw_error(const std::error_code& ec, const char* operation);
+inline void throw_if(const std::error_code& ec, const char* operation) {
+  if (ec) throw_error(ec, operation);
+}
+
+/// Fails with errc::blocking_on_stack_thread when called on the thread that runs @p ex.
+bool may_block(const asio::any_io_executor& ex, std::error_code& ec) noexcept;
+
+/// The blocking facade: starts an operation (@p start receives its handler) and waits for it.
+template <class Start>
+std::size_t wait_for_transfer(const asio::any_io_executor& ex, Start&& start, std::error_code& ec) {
+  if (!may_block(ex, ec)) return 0;
+  std::promise<std::pair<std::error_code, std::size_t>> done;
+  auto result = done.get_future();
+  start([&done](std::error_code e, std::size_t n) { done.set_value({e, n}); });
+  const auto [e, n] = result.get();
+  ec = e;
+  return n;
+}
 
 }  // namespace tunstack::detail
 
