@@ -4,10 +4,17 @@
 // SIGINT/SIGTERM, 1 a runtime failure (device, permissions, the device vanished), 2 bad options.
 #include "options.hpp"
 
+#include "echo_discard.hpp"
+#include "http/server.hpp"
+#include "status.hpp"
 #include "tunstack/tunstack.hpp"
 
 #include <asio/io_context.hpp>
 #include <asio/signal_set.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <filesystem>
+#include <functional>
 
 #include <csignal>
 #include <cstdio>
@@ -114,9 +121,51 @@ int run(const options& o) {
   };
   st.add_interface(tun, config);
 
-  std::printf("tunstack: answering %s on %s (kernel side %s, MTU %zu); try: ping %s\n",
+  // The services, on IPv4 and IPv6 alike; their counters feed the status model.
+  namespace svc = tunstack::services;
+  auto model = std::make_shared<svc::status>(st);
+  std::string running;
+  if (o.echo_port != 0) {
+    model->add(svc::start_tcp_echo(st, o.echo_port));
+    model->add(svc::start_udp_echo(st, o.echo_port));
+    running += " echo " + std::to_string(o.echo_port);
+  }
+  if (o.discard_port != 0) {
+    model->add(svc::start_tcp_discard(st, o.discard_port));
+    model->add(svc::start_udp_discard(st, o.discard_port));
+    running += " discard " + std::to_string(o.discard_port);
+  }
+  if (o.http_port != 0) {
+    svc::http_options h;
+    h.port = o.http_port;
+    if (o.www) h.www = std::filesystem::canonical(*o.www);
+    h.limits = {.max_request_line = o.http_max_request_line, .max_header_bytes = o.http_max_header_bytes,
+                .max_headers = o.http_max_headers, .max_body = o.http_max_body};
+    h.idle_timeout = std::chrono::milliseconds(static_cast<long long>(o.http_idle_timeout * 1000));
+    h.header_timeout = std::chrono::milliseconds(static_cast<long long>(o.http_header_timeout * 1000));
+    h.max_connections = o.http_max_connections;
+    model->add(svc::start_http(st, h, model));
+    running += " http " + std::to_string(o.http_port) + (o.www ? " (files from " + h.www->string() + ")" : "");
+  }
+
+  // --stats-interval: one line of counters, with rates since the previous line.
+  asio::steady_timer stats_timer{io};
+  nlohmann::json previous;
+  std::function<void()> print_stats = [&] {
+    stats_timer.expires_after(std::chrono::milliseconds(static_cast<long long>(o.stats_interval * 1000)));
+    stats_timer.async_wait([&](std::error_code ec) {
+      if (ec) return;
+      auto now = model->snapshot();
+      std::fprintf(stderr, "tunstack: %s\n", svc::status::summary_line(now, previous).c_str());
+      previous = std::move(now);
+      print_stats();
+    });
+  };
+  if (o.stats_interval > 0) print_stats();
+
+  std::printf("tunstack: answering %s on %s (kernel side %s, MTU %zu); services:%s; try: ping %s\n",
               addresses(o).c_str(), tun.name().c_str(), kernel_side(o).c_str(), tun.mtu(),
-              o.addr.address().to_string().c_str());
+              running.empty() ? " none" : running.c_str(), o.addr.address().to_string().c_str());
   std::fflush(stdout);
 
   io.run();
@@ -164,6 +213,13 @@ int main(int argc, char** argv) {
         break;
       default:
         break;
+    }
+    return exit_failure;
+  } catch (const std::system_error& e) {
+    std::cerr << "tunstack: error: " << e.what() << '\n';
+    if (e.code() == std::errc::address_in_use) {
+      std::cerr << "tunstack: hint: a service's port is taken on the stack; choose others with --echo, "
+                   "--discard, --http, or turn one off with --no-echo, --no-discard, --no-http\n";
     }
     return exit_failure;
   } catch (const std::exception& e) {

@@ -77,6 +77,12 @@ std::string cross_check(const options& o, const std::string& addr_text, const st
       return "--mtu " + std::to_string(o.mtu) + " is below IPv6's minimum of 1280: raise it, or add --addr6 none";
     }
   }
+  if (o.echo_port != 0 && (o.echo_port == o.discard_port || o.echo_port == o.http_port)) {
+    return "--echo " + std::to_string(o.echo_port) + " is also the port of another service; give each its own port";
+  }
+  if (o.discard_port != 0 && o.discard_port == o.http_port) {
+    return "--discard " + std::to_string(o.discard_port) + " is also --http's port; give each its own port";
+  }
   if (o.host_addr6) {
     if (!o.addr6) return "--host-addr6 " + host6_text + " needs an --addr6 for the stack (or --host-addr6 none)";
     if (o.host_addr6->address() == o.addr6->address()) {
@@ -151,6 +157,40 @@ parse_result parse(const std::vector<std::string>& args) {
       ->capture_default_str()
       ->type_name("BYTES")
       ->check(CLI::Range(68, 65535).description("68..65535"));
+  // Services.
+  bool no_echo = false, no_discard = false, no_http = false;
+  std::string www;
+  const std::string services = "Services";
+  app.add_option("--echo", o.echo_port, "Port of the echo service (RFC 862), TCP and UDP")
+      ->capture_default_str()->type_name("PORT")->check(CLI::Range(1, 65535))->group(services);
+  app.add_option("--discard", o.discard_port, "Port of the discard service (RFC 863), TCP and UDP")
+      ->capture_default_str()->type_name("PORT")->check(CLI::Range(1, 65535))->group(services);
+  app.add_option("--http", o.http_port, "Port of the HTTP server: status page at /, /stats.json, /metrics")
+      ->capture_default_str()->type_name("PORT")->check(CLI::Range(1, 65535))->group(services);
+  app.add_flag("--no-echo", no_echo, "Do not run the echo service")->group(services);
+  app.add_flag("--no-discard", no_discard, "Do not run the discard service")->group(services);
+  app.add_flag("--no-http", no_http, "Do not run the HTTP server")->group(services);
+  app.add_option("--www", www, "Serve the files below DIR over HTTP (besides /, /stats.json and /metrics)")
+      ->type_name("DIR")->check(CLI::ExistingDirectory)->group(services);
+  app.add_option("--stats-interval", o.stats_interval, "Print a one-line summary of the counters to stderr every SECONDS")
+      ->type_name("SECONDS")->check(CLI::Range(0.1, 86400.0))->group(services);
+  const std::string limits = "HTTP limits";
+  app.add_option("--http-max-request-line", o.http_max_request_line, "Longest request line (longer: 414)")
+      ->capture_default_str()->type_name("BYTES")->check(CLI::Range(64, 1 << 20))->group(limits);
+  app.add_option("--http-max-header-bytes", o.http_max_header_bytes, "Largest request head (larger: 431)")
+      ->capture_default_str()->type_name("BYTES")->check(CLI::Range(256, 1 << 22))->group(limits);
+  app.add_option("--http-max-headers", o.http_max_headers, "Most header fields in a request (more: 431)")
+      ->capture_default_str()->type_name("COUNT")->check(CLI::Range(1, 10000))->group(limits);
+  app.add_option("--http-max-body", o.http_max_body, "Largest request body (larger: 413)")
+      ->capture_default_str()->type_name("BYTES")->check(CLI::Range(0, 1 << 30))->group(limits);
+  app.add_option("--http-idle-timeout", o.http_idle_timeout, "Longest wait for the next request on a connection")
+      ->capture_default_str()->type_name("SECONDS")->check(CLI::Range(0.1, 86400.0))->group(limits);
+  app.add_option("--http-header-timeout", o.http_header_timeout,
+                 "Longest time from a request's first byte to its last (slow clients: 408)")
+      ->capture_default_str()->type_name("SECONDS")->check(CLI::Range(0.1, 86400.0))->group(limits);
+  app.add_option("--http-max-connections", o.http_max_connections, "Connections served at once (more: 503)")
+      ->capture_default_str()->type_name("COUNT")->check(CLI::Range(1, 1000000))->group(limits);
+
   app.add_flag("-v,--verbose", o.verbosity,
                "More output on stderr: -v device and address events, -vv every packet in and out");
   app.footer(
@@ -158,6 +198,8 @@ parse_result parse(const std::vector<std::string>& args) {
       "  sudo tunstack                  create tun0: kernel side 10.0.3.1/24 and fd00:3::1/64,\n"
       "                                 the stack answers 10.0.3.50 and fd00:3::50\n"
       "  ping 10.0.3.50; ping -6 fd00:3::50     (in another terminal) replies come from tunstack\n"
+      "  echo hi | nc -N 10.0.3.50 7     echo;  curl http://10.0.3.50/   the status page\n"
+      "  sudo tunstack --www ./site --stats-interval 5   serve files, print counters every 5 s\n"
       "  sudo tunstack --dev tun1 --addr 10.9.0.2/24 --host-addr 10.9.0.1/24 --addr6 none\n"
       "  sudo ip tuntap add dev tun7 mode tun user $USER    a persistent device for your user;\n"
       "  sudo ip addr add 10.0.3.1/24 dev tun7 && sudo ip link set tun7 up\n"
@@ -177,6 +219,13 @@ parse_result parse(const std::vector<std::string>& args) {
     return exit_request{exit_usage, "tunstack: " + std::string(e.what()) + "\nRun 'tunstack --help' for the options.\n"};
   }
 
+  if (no_echo) o.echo_port = 0;
+  if (no_discard) o.discard_port = 0;
+  if (no_http) o.http_port = 0;
+  if (!www.empty()) o.www = www;
+  if (o.www && no_http) {
+    return exit_request{exit_usage, "tunstack: --www needs the HTTP server; drop --no-http\nRun 'tunstack --help' for the options.\n"};
+  }
   o.addr = *parse_ipv4_network(addr);
   o.host_addr = host_addr == "none" ? std::nullopt : parse_ipv4_network(host_addr);
   o.addr6 = addr6 == "none" ? std::nullopt : parse_ipv6_network(addr6);

@@ -8,6 +8,7 @@
 #include <asio/ip/network_v6.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <variant>
@@ -24,6 +25,22 @@ struct options {
   std::optional<asio::ip::network_v6> host_addr6 = asio::ip::make_network_v6("fd00:3::1/64");
   std::size_t mtu = 1500;
   int verbosity = 0;
+
+  // Services (0: off).
+  std::uint16_t echo_port = 7;
+  std::uint16_t discard_port = 9;
+  std::uint16_t http_port = 80;
+  std::optional<std::string> www;  ///< directory of static files (checked to exist)
+  double stats_interval = 0;       ///< seconds between summary lines on stderr; 0: none
+
+  // HTTP limits.
+  std::size_t http_max_request_line = 8 * 1024;
+  std::size_t http_max_header_bytes = 16 * 1024;
+  std::size_t http_max_headers = 64;
+  std::size_t http_max_body = 1024 * 1024;
+  double http_idle_timeout = 30;    ///< seconds
+  double http_header_timeout = 10;  ///< seconds
+  std::size_t http_max_connections = 512;
 };
 
 /// What parsing produced: settings to run with, or an exit (help/version: status 0 and text

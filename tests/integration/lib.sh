@@ -16,6 +16,12 @@ NS_CREATED=""
 log() { echo "[$TEST_NAME] $*"; }
 fail() {
   echo "[$TEST_NAME] FAIL: $*" >&2
+  # What the programs under test said, for the diagnosis.
+  for f in "$WORK"/*.log; do
+    [ -f "$f" ] || continue
+    echo "[$TEST_NAME] --- last lines of $(basename "$f"):" >&2
+    tail -n 15 "$f" >&2
+  done
   exit 1
 }
 

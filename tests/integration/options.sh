@@ -15,9 +15,16 @@ run_expect_failure other-subnet 2 "outside the kernel side's subnet" "$TUNSTACK"
 run_expect_failure dev-long 2 "\-\-dev" "$TUNSTACK" --dev abcdefghijklmnopq
 run_expect_failure dev-slash 2 "\-\-dev" "$TUNSTACK" --dev a/b
 run_expect_failure unknown 2 "\-\-frobnicate" "$TUNSTACK" --frobnicate
+run_expect_failure www-missing 2 "\-\-www" "$TUNSTACK" --www /nonexistent/directory
+run_expect_failure www-no-http 2 "\-\-www" "$TUNSTACK" --www / --no-http
+run_expect_failure same-port 2 "\-\-echo" "$TUNSTACK" --echo 80
+run_expect_failure bad-port 2 "\-\-http" "$TUNSTACK" --http 70000
+run_expect_failure bad-interval 2 "\-\-stats-interval" "$TUNSTACK" --stats-interval 0
+run_expect_failure bad-timeout 2 "\-\-http-header-timeout" "$TUNSTACK" --http-header-timeout soon
+run_expect_failure addr6 2 "\-\-addr6" "$TUNSTACK" --addr6 fd00::zz/64
 
 "$TUNSTACK" --help >"$WORK/help.out" 2>&1 || fail "--help did not exit 0"
-for word in --dev --addr --host-addr --mtu --verbose --version Examples setcap; do
+for word in --dev --addr --host-addr --addr6 --mtu --verbose --version --echo --www --http-max-connections --stats-interval Examples setcap; do
   grep -q -- "$word" "$WORK/help.out" || fail "--help does not mention $word"
 done
 "$TUNSTACK" --version >"$WORK/version.out" 2>&1 || fail "--version did not exit 0"

@@ -1,0 +1,44 @@
+// http/response.hpp - writing HTTP/1.1 response heads: status lines with their reason phrases,
+// the Date, Server, Content-Type, Content-Length and Connection headers, and HTTP dates
+// (RFC 9110 5.6.7, IMF-fixdate) both ways for Last-Modified / If-Modified-Since.
+#ifndef TUNSTACK_SERVICES_HTTP_RESPONSE_HPP
+#define TUNSTACK_SERVICES_HTTP_RESPONSE_HPP
+
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace tunstack::http {
+
+/// "OK", "Not Found", ... for the statuses the server uses ("Unknown" otherwise).
+std::string_view reason_phrase(int status);
+
+/// IMF-fixdate, e.g. "Sun, 06 Nov 1994 08:49:37 GMT".
+std::string http_date(std::chrono::system_clock::time_point t);
+/// Parses an IMF-fixdate; nullopt for anything else (obsolete formats are not accepted).
+std::optional<std::chrono::system_clock::time_point> parse_http_date(std::string_view s);
+
+struct response_head {
+  int status = 200;
+  std::string content_type = "text/plain; charset=utf-8";
+  std::size_t content_length = 0;
+  bool close = false;  ///< "Connection: close", and the server closes after the response
+  std::vector<std::pair<std::string, std::string>> extra;  ///< further headers, in order
+};
+
+/// The status line and headers, ending with the empty line. Adds Date and Server.
+std::string serialize(const response_head& head, std::chrono::system_clock::time_point now);
+
+/// A small HTML page for an error status, naming what was wrong.
+std::string error_page(int status, std::string_view detail);
+
+/// Escapes &, <, >, " and ' for HTML text and attributes.
+std::string html_escape(std::string_view s);
+
+}  // namespace tunstack::http
+
+#endif  // TUNSTACK_SERVICES_HTTP_RESPONSE_HPP

@@ -1,0 +1,257 @@
+// http/server.cpp - the HTTP/1.1 server (see server.hpp). One coroutine per connection reads
+// until a whole request head has arrived (parse_request says when, or what is wrong), reads the
+// body, answers, and goes on with the next request on the connection (pipelined requests are
+// simply already in the buffer). Every read and write races a timer (awaitable operators, with
+// the socket's per-operation cancellation), so no client can hold a connection longer than the
+// limits allow.
+#include "server.hpp"
+
+#include "response.hpp"
+#include "static_files.hpp"
+#include "tunstack/tcp.hpp"
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
+
+#include <sys/stat.h>
+
+#include <array>
+#include <fstream>
+#include <variant>
+
+namespace tunstack::services {
+namespace {
+
+using tunstack::tcp;
+using namespace asio::experimental::awaitable_operators;
+using clock = std::chrono::steady_clock;
+constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
+
+struct server_state {
+  http_options options;
+  std::shared_ptr<const status> model;
+  counters_ptr counters;
+};
+
+// What to send: a head, then either a body in memory or a file's contents.
+struct reply {
+  http::response_head head;
+  std::string body;
+  std::optional<std::filesystem::path> file;
+};
+
+reply error_reply(int status, std::string_view detail, bool close) {
+  reply r;
+  r.head.status = status;
+  r.head.content_type = "text/html; charset=utf-8";
+  r.body = http::error_page(status, detail);
+  r.head.content_length = r.body.size();
+  r.head.close = close;
+  if (status == 405) r.head.extra.emplace_back("Allow", "GET, HEAD");
+  if (status == 503) r.head.extra.emplace_back("Retry-After", "1");
+  return r;
+}
+
+reply page(std::string body, std::string type) {
+  reply r;
+  r.head.content_type = std::move(type);
+  r.body = std::move(body);
+  r.head.content_length = r.body.size();
+  r.head.extra.emplace_back("Cache-Control", "no-store");
+  return r;
+}
+
+std::optional<std::chrono::system_clock::time_point> modified_time(const std::filesystem::path& p, std::uintmax_t& size) {
+  struct stat st {};
+  if (::stat(p.c_str(), &st) != 0) return std::nullopt;
+  size = static_cast<std::uintmax_t>(st.st_size);
+  return std::chrono::system_clock::from_time_t(st.st_mtime);
+}
+
+reply handle(const server_state& state, const http::request& req) {
+  if (req.method != "GET" && req.method != "HEAD") {
+    return error_reply(405, "this server answers GET and HEAD only", false);
+  }
+  const std::string_view path = req.path();
+  if (path == "/") return page(status::html(state.model->snapshot()), "text/html; charset=utf-8");
+  if (path == "/stats.json") return page(state.model->snapshot().dump(2) + "\n", "application/json");
+  if (path == "/metrics") return page(status::prometheus(state.model->snapshot()), "text/plain; version=0.0.4; charset=utf-8");
+  if (!state.options.www) return error_reply(404, "no such page (start tunstack with --www DIR to serve files)", false);
+
+  const http::file_lookup found = http::resolve_file(*state.options.www, path);
+  if (found.status != 200) return error_reply(found.status, found.reason, found.status == 400);
+  std::uintmax_t size = 0;
+  const auto mtime = modified_time(found.path, size);
+  if (!mtime) return error_reply(404, "no such file", false);
+  reply r;
+  r.head.content_type = std::string(http::mime_type(found.path));
+  r.head.extra.emplace_back("Last-Modified", http::http_date(*mtime));
+  if (const auto since = req.header("If-Modified-Since")) {
+    if (const auto t = http::parse_http_date(*since); t && *mtime <= *t) {
+      r.head.status = 304;
+      return r;
+    }
+  }
+  r.head.content_length = size;
+  r.file = found.path;
+  return r;
+}
+
+class connection {
+ public:
+  connection(tcp::socket s, std::shared_ptr<server_state> state)
+      : socket_(std::move(s)), timer_(socket_.get_executor()), state_(std::move(state)) {}
+
+  asio::awaitable<void> run() {
+    session_guard guard{state_->counters};
+    auto& c = *state_->counters;
+    if (c.connections_active > state_->options.max_connections) {
+      ++c.extra["rejected_busy"];
+      co_await send(error_reply(503, "too many connections; try again", true), false);
+      co_return;
+    }
+    for (;;) {
+      // 1. A whole request head: wait up to the idle timeout for its first byte, then up to the
+      //    header timeout for the rest.
+      http::parse_result parsed;
+      auto deadline = clock::now() + (in_.empty() ? state_->options.idle_timeout : state_->options.header_timeout);
+      bool started = !in_.empty();
+      for (;;) {
+        parsed = http::parse_request(in_, state_->options.limits);
+        if (parsed.what != http::parse_result::kind::incomplete) break;
+        const auto got = co_await receive(deadline);
+        if (got == read_result::timed_out) {
+          if (started) {
+            ++c.extra["timeouts"];
+            co_await send(error_reply(408, "the request took too long to arrive", true), false);
+          }
+          co_return;
+        }
+        if (got == read_result::closed) co_return;
+        if (!started) {
+          started = true;
+          deadline = clock::now() + state_->options.header_timeout;
+        }
+      }
+      if (parsed.what == http::parse_result::kind::error) {
+        ++c.extra["bad_requests"];
+        co_await send(error_reply(parsed.status, parsed.reason, true), false);
+        co_return;
+      }
+      ++c.extra["requests"];
+      const http::request& req = parsed.req;
+
+      // 2. The body (any method may send one; it is read so the next request lines up).
+      while (in_.size() < parsed.head_size + req.content_length) {
+        const auto got = co_await receive(deadline);
+        if (got == read_result::timed_out) {
+          ++c.extra["timeouts"];
+          co_await send(error_reply(408, "the request body took too long to arrive", true), false);
+          co_return;
+        }
+        if (got == read_result::closed) co_return;
+      }
+      in_.erase(0, parsed.head_size + req.content_length);
+
+      // 3. The answer.
+      reply r = handle(*state_, req);
+      if (!req.keep_alive()) r.head.close = true;
+      if (!co_await send(std::move(r), req.method == "HEAD")) co_return;  // false after a close
+    }
+  }
+
+ private:
+  enum class read_result { data, closed, timed_out };
+
+  // Reads more into in_, giving up at the deadline.
+  asio::awaitable<read_result> receive(clock::time_point deadline) {
+    timer_.expires_at(deadline);
+    auto result = co_await (socket_.async_read_some(asio::buffer(buffer_), use_tuple) || timer_.async_wait(use_tuple));
+    if (result.index() == 1) co_return read_result::timed_out;
+    const auto [ec, n] = std::get<0>(result);
+    if (ec) co_return read_result::closed;
+    in_.append(buffer_.data(), n);
+    state_->counters->bytes_in += n;
+    co_return read_result::data;
+  }
+
+  // Writes with a deadline of the idle timeout per write (a client that stops reading is cut).
+  asio::awaitable<bool> write(asio::const_buffer data) {
+    timer_.expires_after(state_->options.idle_timeout);
+    auto result = co_await (asio::async_write(socket_, data, use_tuple) || timer_.async_wait(use_tuple));
+    if (result.index() == 1) {
+      ++state_->counters->extra["timeouts"];
+      co_return false;
+    }
+    const auto [ec, n] = std::get<0>(result);
+    state_->counters->bytes_out += n;
+    co_return !ec;
+  }
+
+  // Sends a reply (head only for HEAD); false if the connection is gone or must close.
+  asio::awaitable<bool> send(reply r, bool head_only) {
+    auto& c = *state_->counters;
+    ++c.extra["responses_" + std::to_string(r.head.status / 100) + "xx"];
+    std::string head = http::serialize(r.head, std::chrono::system_clock::now());
+    if (!head_only && !r.file) head += r.body;  // one write for small answers
+    if (!co_await write(asio::buffer(head))) co_return false;
+    if (!head_only && r.file) {
+      std::ifstream in(*r.file, std::ios::binary);
+      std::array<char, 64 * 1024> chunk;
+      std::uintmax_t left = r.head.content_length;
+      while (left > 0) {
+        in.read(chunk.data(), static_cast<std::streamsize>(std::min<std::uintmax_t>(chunk.size(), left)));
+        const auto n = static_cast<std::size_t>(in.gcount());
+        if (n == 0) break;
+        if (!co_await write(asio::buffer(chunk.data(), n))) co_return false;
+        left -= n;
+      }
+      if (left > 0) co_return false;  // the file shrank under us: the length we sent is wrong
+    }
+    if (r.head.close) {
+      std::error_code ignored;
+      socket_.shutdown(asio::socket_base::shutdown_send, ignored);
+      co_return false;
+    }
+    co_return true;
+  }
+
+  tcp::socket socket_;
+  asio::steady_timer timer_;
+  std::shared_ptr<server_state> state_;
+  std::string in_;
+  std::array<char, 16 * 1024> buffer_;
+};
+
+asio::awaitable<void> serve(tcp::socket s, std::shared_ptr<server_state> state) {
+  connection c{std::move(s), std::move(state)};
+  co_await c.run();
+}
+
+asio::awaitable<void> accept_loop(tcp::acceptor acceptor, std::shared_ptr<server_state> state) {
+  for (;;) {
+    auto [ec, s] = co_await acceptor.async_accept(use_tuple);
+    if (ec == asio::error::operation_aborted || ec == asio::error::connection_aborted) co_return;
+    if (ec) continue;
+    asio::co_spawn(s.get_executor(), serve(std::move(s), state), asio::detached);
+  }
+}
+
+}  // namespace
+
+counters_ptr start_http(tunstack::stack& st, http_options options, std::shared_ptr<const status> model) {
+  auto state = std::make_shared<server_state>();
+  state->counters = make_counters("http", "tcp", options.port);
+  state->options = std::move(options);
+  state->model = std::move(model);
+  tcp::acceptor acceptor{st, {tcp::v6(), state->options.port}};
+  asio::co_spawn(st.get_executor(), accept_loop(std::move(acceptor), state), asio::detached);
+  return state->counters;
+}
+
+}  // namespace tunstack::services

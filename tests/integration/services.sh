@@ -1,0 +1,166 @@
+#!/bin/sh
+# services.sh - the tunstack program's services, with the kernel's own tools as clients: the
+# HTTP server (status page, /stats.json, /metrics, keep-alive, static files, traversal
+# attempts, error statuses, every limit), TCP echo full duplex, UDP echo, discard.
+. "$(dirname "$0")/lib.sh"
+require_root_and_tun
+command -v curl >/dev/null 2>&1 || skip "needs curl (sudo scripts/install-deps)"
+command -v jq >/dev/null 2>&1 || skip "needs jq (sudo scripts/install-deps)"
+command -v nc >/dev/null 2>&1 || skip "needs nc (netcat-openbsd; sudo scripts/install-deps)"
+new_netns
+
+BASE=http://10.0.3.50
+stat_json() { in_ns curl -sf "$BASE/stats.json"; }
+service_counter() {  # service_counter NAME PROTOCOL FIELD
+  stat_json | jq -r ".services[] | select(.name == \"$1\" and .protocol == \"$2\") | .$3"
+}
+# http_raw REQUEST: sends raw bytes to port 80 and prints the status code of the answer.
+http_raw() {
+  printf "$1" | in_ns nc -w 3 10.0.3.50 80 | head -n 1 | cut -d' ' -f2
+}
+
+# A site for --www: a 4 MiB file, an index, and a symlink that leads out of it.
+mkdir -p "$WORK/site/sub" "$WORK/outside"
+head -c $((4 * 1024 * 1024)) /dev/urandom >"$WORK/site/big.bin"
+echo "<h1>hello</h1>" >"$WORK/site/sub/index.html"
+echo "private" >"$WORK/outside/secret.txt"
+ln -s "$WORK/outside/secret.txt" "$WORK/site/escape.txt"
+
+start_tunstack main --www "$WORK/site" --http-max-request-line 200 --http-max-header-bytes 1024 \
+  --http-max-headers 10 --http-max-body 1000 --http-header-timeout 2 --http-idle-timeout 3
+
+# --- HTTP: the built-in pages ---------------------------------------------------------------
+in_ns curl -sf -D "$WORK/home.head" -o "$WORK/home.html" "$BASE/" || fail "GET / failed"
+grep -q "<h1>tunstack</h1>" "$WORK/home.html" || fail "the status page has no title"
+grep -q "http-equiv=\"refresh\"" "$WORK/home.html" || fail "the status page does not refresh itself"
+for section in Interfaces "Drops by reason" Protocols "TCP connections" Services; do
+  grep -q "$section" "$WORK/home.html" || fail "the status page has no '$section' section"
+done
+for header in "HTTP/1.1 200 OK" "Date: " "Server: tunstack/" "Content-Type: text/html" "Content-Length: "; do
+  grep -q "^$header" "$WORK/home.head" || fail "GET / has no '$header' header"
+done
+in_ns curl -sf -I "$BASE/" >"$WORK/head.out" || fail "HEAD / failed"
+grep -q "^Content-Length: [1-9]" "$WORK/head.out" || fail "HEAD / has no Content-Length"
+[ "$(in_ns curl -s -X HEAD --max-time 3 -o - -w '%{size_download}' "$BASE/" 2>/dev/null)" = 0 ] || fail "HEAD / sent a body"
+log "ok: GET and HEAD of the status page"
+
+stat_json >"$WORK/before.json" || fail "GET /stats.json failed"
+jq -e '.interfaces[0].name == "tun0" and (.tcp_connections | length) > 0 and (.services | length) == 5' \
+  "$WORK/before.json" >/dev/null || fail "/stats.json lacks interfaces, connections or services"
+in_ns ping -c 3 -i 0.2 -W 2 10.0.3.50 >/dev/null || fail "ping failed"
+stat_json >"$WORK/after.json"
+before=$(jq '.interfaces[0].rx_packets' "$WORK/before.json")
+after=$(jq '.interfaces[0].rx_packets' "$WORK/after.json")
+[ "$after" -gt "$before" ] || fail "rx_packets did not increase after traffic ($before -> $after)"
+[ "$(jq '.protocols.icmp.recv' "$WORK/after.json")" -ge 3 ] || fail "ICMP counter did not count the pings"
+log "ok: /stats.json is valid JSON and its counters increase ($before -> $after packets)"
+
+in_ns curl -sf -D "$WORK/metrics.head" -o "$WORK/metrics.txt" "$BASE/metrics" || fail "GET /metrics failed"
+grep -q "^Content-Type: text/plain; version=0.0.4" "$WORK/metrics.head" || fail "/metrics has the wrong Content-Type"
+grep -q '^tunstack_link_packets_total{interface="tun0",direction="rx"} [0-9]' "$WORK/metrics.txt" || fail "/metrics lacks link counters"
+grep -q '^# TYPE tunstack_link_packets_total counter' "$WORK/metrics.txt" || fail "/metrics lacks TYPE lines"
+if grep -v '^#' "$WORK/metrics.txt" | grep -qvE '^[a-z_]+(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? -?[0-9.e+]+$'; then
+  grep -v '^#' "$WORK/metrics.txt" | grep -vE '^[a-z_]+(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? -?[0-9.e+]+$' | head -3
+  fail "/metrics has lines that are not Prometheus samples"
+fi
+log "ok: /metrics in Prometheus text format"
+
+connections=$(service_counter http tcp connections_total)
+in_ns curl -sv "$BASE/" "$BASE/stats.json" "$BASE/metrics" "$BASE/sub/" "$BASE/" -o /dev/null -o /dev/null \
+  -o /dev/null -o /dev/null -o /dev/null 2>"$WORK/keepalive.err" || fail "keep-alive requests failed"
+[ "$(grep -c 'Re-using existing connection' "$WORK/keepalive.err")" = 4 ] || { grep -i connect "$WORK/keepalive.err"; fail "five requests did not share one connection"; }
+[ "$(service_counter http tcp connections_total)" = $((connections + 2)) ] ||  # curl's, and ours for stats
+  fail "the server saw more than one connection for five keep-alive requests"
+log "ok: five requests on one keep-alive connection"
+
+answers=$(printf 'GET /stats.json HTTP/1.1\r\nHost: a\r\n\r\nGET /nothing HTTP/1.1\r\nHost: a\r\n\r\nGET /metrics HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n' |
+  in_ns nc -w 3 10.0.3.50 80 | grep -a '^HTTP/1.1' | cut -d' ' -f2 | tr '\n' ' ')
+[ "$answers" = "200 404 200 " ] || fail "pipelined requests answered '$answers', expected '200 404 200 '"
+log "ok: pipelined requests answered in order"
+
+# --- HTTP: static files --------------------------------------------------------------------
+in_ns curl -sf -D "$WORK/big.head" -o "$WORK/big.copy" "$BASE/big.bin" || fail "GET /big.bin failed"
+cmp -s "$WORK/site/big.bin" "$WORK/big.copy" || fail "the 4 MiB file arrived corrupted"
+grep -q "^Content-Type: application/octet-stream" "$WORK/big.head" || fail "big.bin has the wrong Content-Type"
+grep -q "^Last-Modified: " "$WORK/big.head" || fail "no Last-Modified"
+[ "$(in_ns curl -s -o /dev/null -w '%{http_code}' -H "If-Modified-Since: $(sed -n 's/^Last-Modified: //p' "$WORK/big.head" | tr -d '\r')" "$BASE/big.bin")" = 304 ] ||
+  fail "If-Modified-Since did not give 304"
+[ "$(in_ns curl -s -o /dev/null -w '%{content_type}' "$BASE/sub/")" = "text/html; charset=utf-8" ] || fail "index.html of a directory"
+log "ok: a 4 MiB file arrives byte-identical; Last-Modified/If-Modified-Since give 304"
+
+code() { in_ns curl -s --path-as-is -o /dev/null -w '%{http_code}' "$@"; }
+[ "$(code "$BASE/no/such/file")" = 404 ] || fail "a missing file is not 404"
+[ "$(code "$BASE/../outside/secret.txt")" = 403 ] || fail "../ traversal not refused"
+[ "$(code "$BASE/sub/../../outside/secret.txt")" = 403 ] || fail "nested ../ traversal not refused"
+[ "$(code "$BASE/%2e%2e/outside/secret.txt")" = 403 ] || fail "percent-encoded dots not refused"
+[ "$(code "$BASE/..%2foutside%2fsecret.txt")" = 400 ] || fail "percent-encoded slashes not refused"
+[ "$(code "$BASE/big.bin%00.html")" = 400 ] || fail "a NUL byte not refused"
+[ "$(code "$BASE/escape.txt")" = 403 ] || fail "a symlink leaving the directory not refused"
+log "ok: 404, and traversal by ../, %2e%2e, %2f, NUL and symlink all refused"
+
+# --- HTTP: errors and limits ---------------------------------------------------------------
+[ "$(code -X POST -d 'x=1' "$BASE/")" = 405 ] || fail "POST is not 405"
+[ "$(http_raw 'GET / HTTP/2.0\r\nHost: a\r\n\r\n')" = 505 ] || fail "HTTP/2.0 is not 505"
+[ "$(http_raw 'GET / HTTP/1.1\r\n\r\n')" = 400 ] || fail "a request without Host is not 400"
+[ "$(http_raw 'BROKEN\r\n\r\n')" = 400 ] || fail "garbage is not 400"
+[ "$(code "$BASE/$(head -c 300 /dev/zero | tr '\0' a)")" = 414 ] || fail "--http-max-request-line 200: not 414"
+[ "$(code -H "X-Big: $(head -c 1500 /dev/zero | tr '\0' b)" "$BASE/")" = 431 ] || fail "--http-max-header-bytes 1024: not 431"
+[ "$(code -H 'A: 1' -H 'B: 2' -H 'C: 3' -H 'D: 4' -H 'E: 5' -H 'F: 6' -H 'G: 7' -H 'H: 8' -H 'I: 9' -H 'J: 10' "$BASE/")" = 431 ] ||
+  fail "--http-max-headers 10: not 431"
+[ "$(code -X POST --data-binary "$(head -c 2000 /dev/zero | tr '\0' c)" "$BASE/")" = 413 ] || fail "--http-max-body 1000: not 413"
+log "ok: 405, 505, 400, and the limits give 414, 431 (size), 431 (count), 413"
+
+# Slowloris: a client that dribbles its header lines is dropped with 408 after
+# --http-header-timeout (2 s), while a normal client is served meanwhile.
+started=$(date +%s)
+( printf 'GET / HTTP/1.1\r\nHost: a\r\n'; for i in 1 2 3 4 5 6 7 8; do sleep 1; printf 'X-Slow-%s: 1\r\n' "$i"; done ) |
+  in_ns nc -w 10 10.0.3.50 80 >"$WORK/slow.out" 2>/dev/null &
+SLOW=$!
+PIDS="$PIDS $SLOW"
+sleep 1
+[ "$(code "$BASE/")" = 200 ] || fail "a normal client was not served during the slow one"
+wait_for_line "$WORK/slow.out" "408" 6 || fail "the slow client was not answered 408"
+elapsed=$(($(date +%s) - started))
+[ "$elapsed" -le 6 ] || fail "the slow client was dropped only after $elapsed s (--http-header-timeout 2)"
+log "ok: a slowloris client got 408 after ${elapsed} s while a normal client was served"
+
+# Idle timeout: a connection that never sends a request is closed after 3 s.
+started=$(date +%s)
+in_ns nc -d 10.0.3.50 80 >/dev/null 2>&1 &
+IDLE=$!
+PIDS="$PIDS $IDLE"
+while kill -0 "$IDLE" 2>/dev/null && [ $(($(date +%s) - started)) -lt 8 ]; do sleep 0.2; done
+elapsed=$(($(date +%s) - started))
+[ "$elapsed" -lt 8 ] || fail "an idle connection was not closed by --http-idle-timeout 3"
+log "ok: an idle connection was closed after about ${elapsed} s"
+
+# --- echo and discard ----------------------------------------------------------------------
+head -c $((8 * 1024 * 1024)) /dev/urandom >"$WORK/echo.in"
+in_ns nc -N -w 10 10.0.3.50 7 <"$WORK/echo.in" >"$WORK/echo.out" || fail "TCP echo failed"
+cmp -s "$WORK/echo.in" "$WORK/echo.out" || fail "8 MiB through TCP echo came back different ($(wc -c <"$WORK/echo.out") bytes)"
+log "ok: 8 MiB through TCP echo, full duplex, intact"
+
+for i in 1 2 3; do
+  reply=$(printf "datagram $i" | in_ns nc -u -w 1 10.0.3.50 7)
+  [ "$reply" = "datagram $i" ] || fail "UDP echo answered '$reply' to 'datagram $i'"
+done
+[ "$(service_counter echo udp datagrams_in)" -ge 3 ] || fail "UDP echo did not count its datagrams"
+log "ok: UDP echo of 3 datagrams"
+
+head -c $((100 * 1024 * 1024)) /dev/zero | in_ns nc -N -w 10 10.0.3.50 9 || fail "TCP discard failed"
+sleep 0.3
+swallowed=$(service_counter discard tcp bytes_in)
+[ "$swallowed" = $((100 * 1024 * 1024)) ] || fail "discard counted $swallowed bytes, expected 104857600"
+log "ok: discard swallowed 100 MiB"
+
+stop_tunstack "$TS_PID" TERM || fail "tunstack did not exit 0"
+
+# --- connection limit ----------------------------------------------------------------------
+start_tunstack limited --http-max-connections 2 --http-idle-timeout 30
+in_ns sh -c 'sleep 6 | nc 10.0.3.50 80' >/dev/null 2>&1 &
+PIDS="$PIDS $!"
+in_ns sh -c 'sleep 6 | nc 10.0.3.50 80' >/dev/null 2>&1 &
+PIDS="$PIDS $!"
+sleep 1
+[ "$(code "$BASE/")" = 503 ] || fail "--http-max-connections 2: a third connection was not answered 503"
+log "ok: beyond --http-max-connections a client gets 503"

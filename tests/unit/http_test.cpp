@@ -1,0 +1,195 @@
+// http_test.cpp - the HTTP server's pure parts: the strict request parser on good, odd and
+// malformed requests (each malformed one gets its 4xx/5xx), response heads, HTTP dates, and
+// the --www path resolution that must never leave the served directory.
+#include "http/request.hpp"
+#include "http/response.hpp"
+#include "http/static_files.hpp"
+
+#include <doctest/doctest.h>
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+using namespace tunstack::http;
+namespace fs = std::filesystem;
+
+namespace {
+
+parse_result parse(std::string_view s, limits l = {}) { return parse_request(s, l); }
+
+request complete(std::string_view s) {
+  const auto r = parse(s);
+  REQUIRE_MESSAGE(r.what == parse_result::kind::complete, r.reason);
+  return r.req;
+}
+
+int error_status(std::string_view s, limits l = {}) {
+  const auto r = parse(s, l);
+  REQUIRE(r.what == parse_result::kind::error);
+  CHECK_FALSE(r.reason.empty());
+  return r.status;
+}
+
+}  // namespace
+
+TEST_CASE("http parser: a plain GET") {
+  const std::string raw = "GET /stats.json?x=1 HTTP/1.1\r\nHost: 10.0.3.50\r\nUser-Agent: curl/7.88\r\n\r\n";
+  const auto r = parse(raw);
+  REQUIRE(r.what == parse_result::kind::complete);
+  CHECK(r.head_size == raw.size());
+  CHECK(r.req.method == "GET");
+  CHECK(r.req.target == "/stats.json?x=1");
+  CHECK(r.req.path() == "/stats.json");
+  CHECK(r.req.minor_version == 1);
+  CHECK(r.req.header("host") == std::optional<std::string_view>{"10.0.3.50"});
+  CHECK(r.req.header("USER-AGENT") == std::optional<std::string_view>{"curl/7.88"});
+  CHECK(r.req.keep_alive());
+  CHECK(r.req.content_length == 0);
+}
+
+TEST_CASE("http parser: incomplete input asks for more at every cut") {
+  const std::string raw = "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+  for (std::size_t cut = 0; cut < raw.size(); ++cut) {
+    CAPTURE(cut);
+    CHECK(parse(raw.substr(0, cut)).what == parse_result::kind::incomplete);
+  }
+}
+
+TEST_CASE("http parser: pipelined requests are taken one at a time") {
+  const std::string two = "GET /a HTTP/1.1\r\nHost: a\r\n\r\nGET /b HTTP/1.1\r\nHost: a\r\n\r\n";
+  const auto first = parse(two);
+  REQUIRE(first.what == parse_result::kind::complete);
+  CHECK(first.req.target == "/a");
+  const auto second = parse(std::string_view(two).substr(first.head_size));
+  REQUIRE(second.what == parse_result::kind::complete);
+  CHECK(second.req.target == "/b");
+}
+
+TEST_CASE("http parser: odd but valid requests") {
+  SUBCASE("bare LF line endings") { CHECK(complete("GET / HTTP/1.1\nHost: a\n\n").target == "/"); }
+  SUBCASE("empty lines before the request line") { CHECK(complete("\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n").method == "GET"); }
+  SUBCASE("HTTP/1.0 without Host, closing by default") {
+    const auto r = complete("GET / HTTP/1.0\r\n\r\n");
+    CHECK(r.minor_version == 0);
+    CHECK_FALSE(r.keep_alive());
+  }
+  SUBCASE("HTTP/1.0 with keep-alive") { CHECK(complete("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n").keep_alive()); }
+  SUBCASE("Connection: close among other options") {
+    CHECK_FALSE(complete("GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, close\r\n\r\n").keep_alive());
+  }
+  SUBCASE("absolute-form target") {
+    CHECK(complete("GET http://10.0.3.50/metrics HTTP/1.1\r\nHost: 10.0.3.50\r\n\r\n").path() == "/metrics");
+  }
+  SUBCASE("HTTP/1.2 is answered as 1.1") { CHECK(complete("GET / HTTP/1.2\r\nHost: a\r\n\r\n").minor_version == 1); }
+  SUBCASE("values are trimmed and keep inner spaces") {
+    CHECK(complete("GET / HTTP/1.1\r\nHost: a\r\nX-A:   one two \t\r\n\r\n").header("x-a") == std::optional<std::string_view>{"one two"});
+  }
+  SUBCASE("a Content-Length body is counted, not parsed") {
+    const auto r = parse("POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello");
+    REQUIRE(r.what == parse_result::kind::complete);
+    CHECK(r.req.content_length == 5);
+    CHECK(r.head_size == std::string_view("POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\n").size());
+  }
+  SUBCASE("repeated equal Content-Length") {
+    CHECK(complete("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\n").content_length == 3);
+  }
+}
+
+TEST_CASE("http parser: malformed requests get the right error status") {
+  CHECK(error_status("GET  / HTTP/1.1\r\nHost: a\r\n\r\n") == 400);            // two spaces
+  CHECK(error_status("GET / HTTP/1.1 extra\r\nHost: a\r\n\r\n") == 400);
+  CHECK(error_status("G(T / HTTP/1.1\r\nHost: a\r\n\r\n") == 400);            // method not a token
+  CHECK(error_status("GET relative HTTP/1.1\r\nHost: a\r\n\r\n") == 400);
+  CHECK(error_status("GET / HTTP/1.1\r\n\r\n") == 400);                        // no Host
+  CHECK(error_status("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n") == 400);
+  CHECK(error_status("GET / HTTP/1.1\r\nHost : a\r\n\r\n") == 400);            // space before colon
+  CHECK(error_status("GET / HTTP/1.1\r\nHost: a\r\nX: 1\r\n folded\r\n\r\n") == 400);
+  CHECK(error_status("GET / HTTP/1.1\r\nHost: a\r\nNoColon\r\n\r\n") == 400);
+  CHECK(error_status("GET / HTTP/1.1\r\nHost: a\r\nX: a\x01" "b\r\n\r\n") == 400);
+  CHECK(error_status("GET / HTTP/1.1\rHost: a\r\n\r\n") == 400);               // bare CR
+  CHECK(error_status("GET / HTTP/x.1\r\nHost: a\r\n\r\n") == 400);
+  CHECK(error_status("GET / HTTP/2.0\r\nHost: a\r\n\r\n") == 505);
+  CHECK(error_status("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n") == 400);
+  CHECK(error_status("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1x\r\n\r\n") == 400);
+  CHECK(error_status("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n") == 400);
+  CHECK(error_status("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n") == 400);
+  CHECK(error_status("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n") == 501);
+  CHECK(error_status(std::string("GET /\0 HTTP/1.1\r\nHost: a\r\n\r\n", 29)) == 400);
+}
+
+TEST_CASE("http parser: limits are enforced before the request is complete") {
+  const limits l{.max_request_line = 64, .max_header_bytes = 256, .max_headers = 3, .max_body = 10};
+  CHECK(error_status("GET /" + std::string(100, 'a'), l) == 414);  // no line end yet, already too long
+  CHECK(error_status("GET /" + std::string(100, 'a') + " HTTP/1.1\r\nHost: a\r\n\r\n", l) == 414);
+  CHECK(error_status("GET / HTTP/1.1\r\nHost: a\r\nX-Big: " + std::string(300, 'b'), l) == 431);
+  CHECK(error_status("GET / HTTP/1.1\r\nHost: a\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n", l) == 431);
+  CHECK(error_status("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n\r\n", l) == 413);
+  CHECK(parse("GET / HTTP/1.1\r\nHost: a\r\nA: 1\r\nB: 2\r\n\r\n", l).what == parse_result::kind::complete);
+}
+
+TEST_CASE("http response: the head carries status line Date Server type length and close") {
+  const auto t = std::chrono::system_clock::from_time_t(784111777);  // Sun, 06 Nov 1994 08:49:37 GMT
+  response_head h{.status = 404, .content_type = "text/html; charset=utf-8", .content_length = 12, .close = true};
+  CHECK(serialize(h, t) ==
+        "HTTP/1.1 404 Not Found\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\nServer: tunstack/0.1.0\r\n"
+        "Content-Type: text/html; charset=utf-8\r\nContent-Length: 12\r\nConnection: close\r\n\r\n");
+  response_head not_modified{.status = 304, .content_type = ""};
+  CHECK(serialize(not_modified, t).find("Content-Length") == std::string::npos);
+}
+
+TEST_CASE("http dates: RFC 9110 IMF-fixdate both ways") {
+  const auto t = std::chrono::system_clock::from_time_t(784111777);
+  CHECK(http_date(t) == "Sun, 06 Nov 1994 08:49:37 GMT");
+  CHECK(parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT") == std::optional{t});
+  CHECK_FALSE(parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT").has_value());  // obsolete RFC 850 form
+  CHECK_FALSE(parse_http_date("Sun, 06 Nov 1994 08:49:37 UTC").has_value());
+  CHECK_FALSE(parse_http_date("Sun, 36 Nov 1994 08:49:37 GMT").has_value());
+  CHECK_FALSE(parse_http_date("").has_value());
+}
+
+TEST_CASE("http pages: error pages and escaping") {
+  CHECK(html_escape("<a href=\"x\">&'</a>") == "&lt;a href=&quot;x&quot;&gt;&amp;&#39;&lt;/a&gt;");
+  const std::string page = error_page(404, "no <such> file");
+  CHECK(page.find("404 Not Found") != std::string::npos);
+  CHECK(page.find("no &lt;such&gt; file") != std::string::npos);
+}
+
+TEST_CASE("www: paths resolve inside the directory and nowhere else") {
+  const fs::path base = fs::temp_directory_path() / ("tunstack-www-test-" + std::to_string(::getpid()));
+  fs::remove_all(base);
+  fs::create_directories(base / "site" / "docs");
+  fs::create_directories(base / "secret");
+  std::ofstream(base / "site" / "index.html") << "home";
+  std::ofstream(base / "site" / "docs" / "a b.txt") << "spaced";
+  std::ofstream(base / "secret" / "key") << "private";
+  fs::create_symlink(base / "secret" / "key", base / "site" / "escape");
+  fs::create_symlink(base / "site" / "docs" / "a b.txt", base / "site" / "inside-link");
+  const fs::path root = fs::canonical(base / "site");
+
+  CHECK(resolve_file(root, "/").status == 200);
+  CHECK(resolve_file(root, "/").path == root / "index.html");
+  CHECK(resolve_file(root, "/docs/a%20b.txt").path == root / "docs" / "a b.txt");
+  CHECK(resolve_file(root, "/inside-link").status == 200);           // a symlink that stays inside
+  CHECK(resolve_file(root, "/missing").status == 404);
+  CHECK(resolve_file(root, "/docs").status == 404);                  // a directory without index.html
+  CHECK(resolve_file(root, "/../secret/key").status == 403);
+  CHECK(resolve_file(root, "/docs/../../secret/key").status == 403);
+  CHECK(resolve_file(root, "/%2e%2e/secret/key").status == 403);     // percent-encoded dots
+  CHECK(resolve_file(root, "/%2E%2E/secret/key").status == 403);
+  CHECK(resolve_file(root, "/..%2fsecret%2fkey").status == 400);     // percent-encoded slashes
+  CHECK(resolve_file(root, "/..%5csecret").status == 400);
+  CHECK(resolve_file(root, "/index.html%00.png").status == 400);     // NUL byte
+  CHECK(resolve_file(root, "/bad%zzescape").status == 400);
+  CHECK(resolve_file(root, "/escape").status == 403);                // a symlink leaving the directory
+  fs::remove_all(base);
+}
+
+TEST_CASE("www: MIME types by extension") {
+  CHECK(mime_type("a/index.HTML") == "text/html; charset=utf-8");
+  CHECK(mime_type("x.json") == "application/json");
+  CHECK(mime_type("x.png") == "image/png");
+  CHECK(mime_type("x.bin") == "application/octet-stream");
+  CHECK(mime_type("noextension") == "application/octet-stream");
+}
