@@ -38,9 +38,11 @@ asio::awaitable<std::error_code> echo_reader(tcp::socket& s, chunk_channel& pipe
     c->bytes_in += n;
     data.resize(n);
     auto [send_ec] = co_await pipe.async_send(std::error_code{}, std::move(data), use_tuple);
-    if (send_ec) break;  // the writer stopped
+    if (send_ec) co_return result;  // the writer stopped (and closed the channel)
   }
-  pipe.close();
+  // The end of the stream travels through the channel behind the data: closing the channel
+  // would drop the chunks still queued in it.
+  co_await pipe.async_send(asio::error::eof, std::vector<char>{}, use_tuple);
   co_return result;
 }
 
@@ -48,10 +50,12 @@ asio::awaitable<std::error_code> echo_reader(tcp::socket& s, chunk_channel& pipe
 asio::awaitable<std::error_code> echo_writer(tcp::socket& s, chunk_channel& pipe, counters_ptr c) {
   for (;;) {
     auto [ec, data] = co_await pipe.async_receive(use_tuple);
-    if (ec) break;  // closed: everything read was written
+    if (ec) break;  // eof from the reader: everything it read was written
     auto [write_ec, n] = co_await asio::async_write(s, asio::buffer(data), use_tuple);
     if (write_ec) {
-      pipe.close();
+      pipe.close();  // unblocks a reader waiting to queue
+      std::error_code ignored;
+      s.cancel(ignored);  // and one waiting to read
       co_return write_ec;
     }
     c->bytes_out += n;
