@@ -172,7 +172,7 @@ class netif_adapter final : public interface, public std::enable_shared_from_thi
     link_.async_wait_readable([weak = weak_from_this()](std::error_code ec) {
       auto self = weak.lock();
       if (!self || !self->running_ || ec == asio::error::operation_aborted) return;
-      self->stack_.enter_handler();
+      const auto entered = self->stack_.enter_handler();
       if (ec) {
         self->fail(ec);
         return;
@@ -236,7 +236,7 @@ class netif_adapter final : public interface, public std::enable_shared_from_thi
       // The batch was full: let other handlers run, then continue draining.
       asio::post(stack_.io(), [weak = weak_from_this()] {
         if (auto self = weak.lock(); self && self->running_) {
-          self->stack_.enter_handler();
+          const auto entered = self->stack_.enter_handler();
           self->drain();
         }
       });

@@ -173,7 +173,9 @@ void stack_impl::start() {
   // The first handler the io_context runs: from then on, the stack belongs to the thread that
   // runs it (see on_stack_thread).
   asio::post(io_, [weak = weak_from_this()] {
-    if (auto self = weak.lock()) self->enter_handler();
+    if (auto self = weak.lock()) {
+      const auto entered = self->enter_handler();
+    }
   });
   log(log_level::debug, "lwIP " LWIP_VERSION_STRING " initialised");
   schedule_timers();
@@ -181,6 +183,7 @@ void stack_impl::start() {
 
 void stack_impl::shutdown() noexcept {
   if (!started_lwip_) return;
+  entry lock(handover_);  // a handler still finishing on the io_context's thread goes first
   g_tearing_down = true;
   try {
     timer_.cancel();
@@ -190,8 +193,13 @@ void stack_impl::shutdown() noexcept {
   timer_armed_ = false;
   // Sockets and listeners let go of their pcbs and fail their pending operations first (the
   // completions are posted; they run if the io_context runs again).
-  const auto objects = std::exchange(objects_, {});
-  for (stack_object* o : objects) o->on_stack_shutdown();
+  // Taken one at a time from the live set: notifying one object may destroy others (a
+  // listener lets go of connections nobody accepted), which then leave the set themselves.
+  while (!objects_.empty()) {
+    stack_object* o = *objects_.begin();
+    objects_.erase(objects_.begin());
+    o->on_stack_shutdown();
+  }
   for (auto& i : interfaces_) {
     if (i) i->stop();
   }
@@ -268,7 +276,7 @@ void stack_impl::schedule_timers() {
 }
 
 void stack_impl::on_timer() {
-  enter_handler();
+  const auto entered = enter_handler();
   timer_armed_ = false;
   run_due_timers();
   schedule_timers();
@@ -439,20 +447,30 @@ stack::executor_type stack::get_executor() const noexcept { return impl_->io().g
 
 bool stack::running_in_this_thread() const noexcept { return impl_->on_stack_thread(); }
 
+// Every member that reads or changes lwIP's state runs on the stack's thread, under the entry
+// lock (see stack_impl::invoke), also when called from a handler of the application's.
 interface_id stack::add_interface(netif::link& link, const interface_config& config) {
-  return impl_->add_interface(link, config);
+  return impl_->invoke([&] { return impl_->add_interface(link, config); });
 }
 
-void stack::remove_interface(interface_id id) { impl_->remove_interface(id); }
+void stack::remove_interface(interface_id id) {
+  impl_->invoke([&] { impl_->remove_interface(id); });
+}
 
-stack_stats stack::stats() const { return impl_->stats(); }
+stack_stats stack::stats() const { return impl_->invoke([&] { return impl_->stats(); }); }
 
-std::vector<tcp_connection_info> stack::tcp_connections() const { return impl_->tcp_connections(); }
+std::vector<tcp_connection_info> stack::tcp_connections() const {
+  return impl_->invoke([&] { return impl_->tcp_connections(); });
+}
 
 std::chrono::milliseconds stack::now() const { return std::chrono::milliseconds(impl_->now_ms()); }
 
-std::optional<std::chrono::milliseconds> stack::next_timer() const { return impl_->next_timer(); }
+std::optional<std::chrono::milliseconds> stack::next_timer() const {
+  return impl_->invoke([&] { return impl_->next_timer(); });
+}
 
-void stack::advance_time(std::chrono::milliseconds d) { impl_->advance_time(d); }
+void stack::advance_time(std::chrono::milliseconds d) {
+  impl_->invoke([&] { impl_->advance_time(d); });
+}
 
 }  // namespace tunstack

@@ -83,7 +83,7 @@ class tcp_listener final : public std::enable_shared_from_this<tcp_listener>, pu
   }
 
   void close() noexcept {
-    if (!open_) return;
+    if (!open_ || gone_) return;
     open_ = false;
     cancel();
     if (pcb_ != nullptr) {
@@ -161,7 +161,10 @@ void tcp_start_accept(const std::shared_ptr<tcp_listener>& l, completion<std::er
     return handler.complete(l ? std::error_code{asio::error::connection_aborted} : std::error_code{asio::error::bad_descriptor},
                             tcp_listener::null_socket(asio::any_io_executor{}));
   }
-  l->stack().run_or_post([l, h = std::move(handler)]() mutable { l->start_accept(std::move(h)); });
+  l->stack().run_or_post([l, h = std::move(handler)]() mutable {
+    if (l->gone()) return h.complete(asio::error::connection_aborted, tcp_listener::null_socket(asio::any_io_executor{}));
+    l->start_accept(std::move(h));
+  });
 }
 
 }  // namespace detail

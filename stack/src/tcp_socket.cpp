@@ -135,7 +135,7 @@ void tcp_connection::start_connect(const tcp::endpoint& peer, completion<std::er
   connect_.on_cancel([weak = weak_from_this()](asio::cancellation_type) {
     if (auto self = weak.lock(); self && !self->gone_) {
       self->stack_.run_or_post([self] {
-        if (self->connecting_) self->cancel();
+        if (!self->gone_) self->cancel_connect();
       });
     }
   });
@@ -365,7 +365,7 @@ void tcp_connection::fail_all(std::error_code ec) noexcept {
 }
 
 void tcp_connection::close() noexcept {
-  if (!open_) return;
+  if (!open_ || gone_) return;
   open_ = false;
   fail_all(asio::error::operation_aborted);
   if (tcp_pcb* pcb = detach()) {
@@ -379,7 +379,7 @@ void tcp_connection::close() noexcept {
 }
 
 void tcp_connection::abort() noexcept {
-  if (!open_) return;
+  if (!open_ || gone_) return;
   open_ = false;
   fail_all(asio::error::operation_aborted);
   if (tcp_pcb* pcb = detach()) tcp_abort(pcb);  // sends RST
@@ -398,12 +398,18 @@ void tcp_connection::cancel() noexcept {
     write_.reset();
     op.handler.complete(asio::error::operation_aborted, 0);
   }
-  if (connecting_) {
-    // Abandon the attempt; the socket can connect again.
-    connecting_ = false;
-    if (tcp_pcb* pcb = detach()) tcp_abort(pcb);
-    if (connect_) connect_.complete(asio::error::operation_aborted);
-  }
+  cancel_connect();
+}
+
+void tcp_connection::cancel_connect() noexcept {
+  if (!connecting_) return;
+  // Abandon the attempt; the socket can connect again.
+  connecting_ = false;
+  if (tcp_pcb* pcb = detach()) tcp_abort(pcb);
+  if (connect_) connect_.complete(asio::error::operation_aborted);
+  // Reads and writes waiting for the connection have nothing to wait for any more.
+  try_read();
+  try_write();
 }
 
 tcp::endpoint tcp_connection::local_endpoint(std::error_code& ec) const {
@@ -413,6 +419,7 @@ tcp::endpoint tcp_connection::local_endpoint(std::error_code& ec) const {
     return {};
   }
   if (pcb_ == nullptr) {
+    if (local_) return *local_;
     ec = asio::error::not_connected;
     return {};
   }
@@ -425,6 +432,7 @@ tcp::endpoint tcp_connection::remote_endpoint(std::error_code& ec) const {
     ec = asio::error::bad_descriptor;
     return {};
   }
+  if (pcb_ == nullptr && remote_) return *remote_;
   if (pcb_ == nullptr || connecting_) {
     ec = asio::error::not_connected;
     return {};
@@ -440,17 +448,30 @@ void tcp_connection::set_keep_alive(bool on) {
   keep_alive_ = on;
   apply_options();
 }
-void tcp_connection::set_keep_alive_idle(std::uint32_t ms) {
+namespace {
+// lwIP adds idle + count * interval in 32 bits (tcp_slowtmr): the sum must fit.
+bool keep_alive_fits(std::uint64_t idle, std::uint64_t interval, std::uint64_t count) {
+  return idle + count * interval <= 0xFFFFFFFFULL;
+}
+}  // namespace
+
+bool tcp_connection::set_keep_alive_idle(std::uint32_t ms) {
+  if (!keep_alive_fits(ms, keep_interval_ms_, keep_count_)) return false;
   keep_idle_ms_ = ms;
   apply_options();
+  return true;
 }
-void tcp_connection::set_keep_alive_interval(std::uint32_t ms) {
+bool tcp_connection::set_keep_alive_interval(std::uint32_t ms) {
+  if (!keep_alive_fits(keep_idle_ms_, ms, keep_count_)) return false;
   keep_interval_ms_ = ms;
   apply_options();
+  return true;
 }
-void tcp_connection::set_keep_alive_count(std::uint32_t n) {
+bool tcp_connection::set_keep_alive_count(std::uint32_t n) {
+  if (!keep_alive_fits(keep_idle_ms_, keep_interval_ms_, n)) return false;
   keep_count_ = n;
   apply_options();
+  return true;
 }
 
 void tcp_connection::on_stack_shutdown() noexcept {
@@ -469,6 +490,15 @@ err_t tcp_connection::on_recv(pbuf* p, err_t err) {
   if (p == nullptr) {
     // FIN: the peer has sent everything (RFC 9293 3.10.7.4, eighth step).
     fin_received_ = true;
+    if (shut_send_ && pcb_ != nullptr) {
+      // Both sides have closed: lwIP takes the pcb to TIME-WAIT (or CLOSING) and will free it
+      // later without telling us (no err callback on that path). Hand it over now, keeping
+      // what the socket may still be asked about; the data already received stays readable.
+      local_ = tcp::endpoint{from_lwip(pcb_->local_ip), pcb_->local_port};
+      remote_ = tcp::endpoint{from_lwip(pcb_->remote_ip), pcb_->remote_port};
+      tcp_pcb* pcb = detach();
+      tcp_close(pcb);  // in TIME-WAIT/CLOSING this only marks the receive side closed
+    }
     try_read();
     return ERR_OK;
   }
@@ -535,7 +565,10 @@ void tcp_start_connect(const std::shared_ptr<tcp_connection>& c, const tcp::endp
                        completion<std::error_code> handler) {
   if (!c) return handler.complete(asio::error::bad_descriptor);
   if (c->gone()) return handler.complete(asio::error::connection_aborted);
-  c->stack().run_or_post([c, peer, h = std::move(handler)]() mutable { c->start_connect(peer, std::move(h)); });
+  c->stack().run_or_post([c, peer, h = std::move(handler)]() mutable {
+    if (c->gone()) return h.complete(asio::error::connection_aborted);  // the stack went meanwhile
+    c->start_connect(peer, std::move(h));
+  });
 }
 
 void tcp_start_read(const std::shared_ptr<tcp_connection>& c, mutable_buffers buffers,
@@ -543,6 +576,7 @@ void tcp_start_read(const std::shared_ptr<tcp_connection>& c, mutable_buffers bu
   if (!c) return handler.complete(asio::error::bad_descriptor, 0);
   if (c->gone()) return handler.complete(asio::error::connection_aborted, 0);
   c->stack().run_or_post([c, b = std::move(buffers), h = std::move(handler)]() mutable {
+    if (c->gone()) return h.complete(asio::error::connection_aborted, 0);
     c->start_read(std::move(b), std::move(h));
   });
 }
@@ -552,6 +586,7 @@ void tcp_start_write(const std::shared_ptr<tcp_connection>& c, const_buffers buf
   if (!c) return handler.complete(asio::error::bad_descriptor, 0);
   if (c->gone()) return handler.complete(asio::error::connection_aborted, 0);
   c->stack().run_or_post([c, b = std::move(buffers), h = std::move(handler)]() mutable {
+    if (c->gone()) return h.complete(asio::error::connection_aborted, 0);
     c->start_write(std::move(b), std::move(h));
   });
 }
@@ -562,7 +597,9 @@ void throw_error(const std::error_code& ec, const char* operation) {
 
 bool may_block(const asio::any_io_executor& ex, std::error_code& ec) noexcept {
   asio::io_context* io = stack_impl::io_context_of(ex);
-  if (io != nullptr && io->get_executor().running_in_this_thread()) {
+  const stack_impl* st = stack_impl::current();
+  if ((io != nullptr && io->get_executor().running_in_this_thread()) ||
+      (st != nullptr && st->io_context_is(io) && st->blocking_would_deadlock())) {
     ec = errc::blocking_on_stack_thread;
     return false;
   }
@@ -651,6 +688,7 @@ tcp::endpoint tcp::socket::remote_endpoint(std::error_code& ec) const {
 namespace {
 
 std::uint32_t to_ms(std::chrono::milliseconds d, std::error_code& ec) {
+  ec = {};
   if (d.count() <= 0 || d.count() > 0xFFFFFFFFLL) {
     ec = asio::error::invalid_argument;
     return 0;
@@ -669,19 +707,25 @@ void tcp::socket::set_option(const tcp::keep_alive& option, std::error_code& ec)
 void tcp::socket::set_option(const tcp::keep_alive_idle& option, std::error_code& ec) {
   const std::uint32_t ms = to_ms(option.value, ec);
   if (ec) return;
-  with_connection(impl_, ec, [&](detail::tcp_connection& c) { c.set_keep_alive_idle(ms); });
+  bool ok = true;
+  with_connection(impl_, ec, [&](detail::tcp_connection& c) { ok = c.set_keep_alive_idle(ms); });
+  if (!ec && !ok) ec = asio::error::invalid_argument;  // idle + count * interval must fit 32 bits of ms
 }
 void tcp::socket::set_option(const tcp::keep_alive_interval& option, std::error_code& ec) {
   const std::uint32_t ms = to_ms(option.value, ec);
   if (ec) return;
-  with_connection(impl_, ec, [&](detail::tcp_connection& c) { c.set_keep_alive_interval(ms); });
+  bool ok = true;
+  with_connection(impl_, ec, [&](detail::tcp_connection& c) { ok = c.set_keep_alive_interval(ms); });
+  if (!ec && !ok) ec = asio::error::invalid_argument;
 }
 void tcp::socket::set_option(const tcp::keep_alive_count& option, std::error_code& ec) {
   if (option.value == 0) {
     ec = asio::error::invalid_argument;
     return;
   }
-  with_connection(impl_, ec, [&](detail::tcp_connection& c) { c.set_keep_alive_count(option.value); });
+  bool ok = true;
+  with_connection(impl_, ec, [&](detail::tcp_connection& c) { ok = c.set_keep_alive_count(option.value); });
+  if (!ec && !ok) ec = asio::error::invalid_argument;
 }
 void tcp::socket::get_option(tcp::no_delay& option, std::error_code& ec) const {
   with_connection(impl_, ec, [&](detail::tcp_connection& c) { option = tcp::no_delay(c.no_delay()); });

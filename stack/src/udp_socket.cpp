@@ -24,9 +24,11 @@ namespace {
 // The receive queue's bounds (per socket).
 constexpr std::size_t max_queued_datagrams = 512;
 constexpr std::size_t max_queued_bytes = 4 * 1024 * 1024;
-// The largest UDP payload: 65535 - 8 (UDP header) - 20 (IPv4 header). IPv6 allows 65527.
+// The largest UDP payload over IPv4: 65535 - 8 (UDP header) - 20 (IPv4 header).
 constexpr std::size_t max_payload_v4 = 65507;
-constexpr std::size_t max_payload_v6 = 65527;
+// IPv6 would allow 65527, but lwIP's pbufs count lengths in 16 bits, IPv6 header included:
+// 65535 - 40 - 8.
+constexpr std::size_t max_payload_v6 = 65487;
 }  // namespace
 
 class udp_endpoint final : public std::enable_shared_from_this<udp_endpoint>, public stack_object {
@@ -118,7 +120,7 @@ class udp_endpoint final : public std::enable_shared_from_this<udp_endpoint>, pu
   }
 
   void close() noexcept {
-    if (!open_) return;
+    if (!open_ || gone_) return;
     open_ = false;
     cancel();
     if (pcb_ != nullptr) {
@@ -236,6 +238,7 @@ void udp_start_send(const std::shared_ptr<udp_endpoint>& u, const_buffers buffer
   std::optional<udp::endpoint> to;
   if (destination != nullptr) to = *destination;
   u->stack().run_or_post([u, b = std::move(buffers), to, h = std::move(handler)]() mutable {
+    if (u->gone()) return h.complete(asio::error::connection_aborted, 0);
     u->start_send(std::move(b), to, std::move(h));
   });
 }
@@ -245,6 +248,7 @@ void udp_start_receive(const std::shared_ptr<udp_endpoint>& u, mutable_buffers b
   if (!u) return handler.complete(asio::error::bad_descriptor, 0);
   if (u->gone()) return handler.complete(asio::error::connection_aborted, 0);
   u->stack().run_or_post([u, b = std::move(buffers), sender, h = std::move(handler)]() mutable {
+    if (u->gone()) return h.complete(asio::error::connection_aborted, 0);
     u->start_receive(std::move(b), sender, std::move(h));
   });
 }

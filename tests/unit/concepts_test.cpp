@@ -18,6 +18,7 @@
 #include <asio/write.hpp>
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <future>
 #include <optional>
 #include <string>
@@ -198,4 +199,23 @@ TEST_CASE("concepts: sockets made from an executor find the stack or say there i
   CHECK(a.is_open());
   asio::io_context other;
   CHECK_THROWS_AS(tcp::socket(other.get_executor()), std::system_error);
+}
+
+TEST_CASE("concepts: closing sockets right after io_context::stop() waits for a running handler") {
+  // Regression: stop() does not wait for a handler that is running; a close from this thread
+  // must not enter lwIP at the same time as that handler.
+  for (int round = 0; round < 20; ++round) {
+    loopback l;
+    std::vector<tcp::acceptor> acceptors;
+    for (unsigned short port = 1000; port < 1050; ++port) acceptors.emplace_back(l.st, tcp::endpoint{tcp::v4(), port});
+    std::atomic<bool> busy{false};
+    asio::post(l.io, [&] {
+      busy = true;
+      for (int i = 0; i < 200; ++i) (void)l.st.tcp_connections();  // walks lwIP's pcb lists
+    });
+    l.start();
+    while (!busy) std::this_thread::yield();
+    l.io.stop();
+    acceptors.clear();  // closes 50 listeners from this thread
+  }
 }

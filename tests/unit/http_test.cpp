@@ -193,3 +193,10 @@ TEST_CASE("www: MIME types by extension") {
   CHECK(mime_type("x.bin") == "application/octet-stream");
   CHECK(mime_type("noextension") == "application/octet-stream");
 }
+
+TEST_CASE("http parser: a stream of empty lines is refused instead of buffered") {
+  const limits l{.max_header_bytes = 1024};
+  CHECK(parse(std::string(100, '\n'), l).what == parse_result::kind::incomplete);
+  CHECK(error_status(std::string(2000, '\n'), l) == 431);
+  CHECK(error_status(std::string(600, '\n') + "GET / HTTP/1.1\r\nHost: a\r\nX: " + std::string(500, 'x') + "\r\n\r\n", l) == 431);
+}

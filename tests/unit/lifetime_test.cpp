@@ -20,6 +20,23 @@ using namespace tunstack::testing;
 using namespace std::chrono_literals;
 using tunstack::tcp;
 
+namespace {
+
+// A stack the test destroys before its sockets, with a listener on port 7.
+struct doomed_stack {
+  asio::io_context io;
+  tunstack::netif::memory_link wire{io.get_executor()};
+  std::optional<tunstack::stack> st;
+  std::optional<tcp::acceptor> acceptor;
+  doomed_stack() {
+    st.emplace(io, test_stack::manual_clock());
+    st->add_interface(wire, {.ipv4 = asio::ip::make_network_v4("10.0.3.50/24")});
+    acceptor.emplace(*st, tcp::endpoint{tcp::v4(), 7});
+  }
+};
+
+}  // namespace
+
 TEST_CASE("lifetime: close completes a pending read and write with operation_aborted") {
   test_stack t;
   accepted_connection c{t};
@@ -160,13 +177,10 @@ TEST_CASE("lifetime: closing an acceptor aborts its accept and resets connection
 }
 
 TEST_CASE("lifetime: when the stack goes first pending operations complete with connection_aborted") {
-  asio::io_context io;
-  tunstack::netif::memory_link wire{io.get_executor()};
-  std::optional<tunstack::stack> st;
-  st.emplace(io, test_stack::manual_clock());
-  st->add_interface(wire, {.ipv4 = asio::ip::make_network_v4("10.0.3.50/24")});
-  std::optional<tcp::acceptor> acceptor;
-  acceptor.emplace(*st, tcp::endpoint{tcp::v4(), 7});
+  doomed_stack d;
+  auto& io = d.io;
+  auto& st = d.st;
+  auto& acceptor = d.acceptor;
   tcp::socket client{*st};
   outcome connect_outcome;
   client.async_connect({asio::ip::make_address_v4("10.0.3.1"), 80},
@@ -193,5 +207,33 @@ TEST_CASE("lifetime: when the stack goes first pending operations complete with 
   io.poll();
   CHECK(late.ec == asio::error::connection_aborted);
   CHECK_FALSE(client.is_open());
+  acceptor.reset();
+}
+
+TEST_CASE("lifetime: a stack destroyed with connections waiting in a backlog tears down cleanly") {
+  // Regression: the listener let go of its queued connections while the stack's teardown still
+  // meant to notify them.
+  doomed_stack d;
+  auto& io = d.io;
+  auto& wire = d.wire;
+  auto& st = d.st;
+  auto& acceptor = d.acceptor;
+  for (std::uint16_t port = 41000; port < 41016; ++port) {
+    const auto syn = build_tcp({.src_port = port, .dst_port = 7, .seq = 1, .flags = tcp_flag::syn,
+                                .options = {.mss = 1460}},
+                               asio::ip::make_address_v4("10.0.3.1"), asio::ip::make_address_v4("10.0.3.50"));
+    wire.inject(build_ipv4({.protocol = 6}, syn));
+    io.restart();
+    io.poll();
+    const auto synack = parse_ip(*wire.take());
+    REQUIRE(synack.has_value());
+    const auto ack = build_tcp({.src_port = port, .dst_port = 7, .seq = 2, .ack = synack->tcp().seq() + 1},
+                               asio::ip::make_address_v4("10.0.3.1"), asio::ip::make_address_v4("10.0.3.50"));
+    wire.inject(build_ipv4({.protocol = 6}, ack));
+    io.restart();
+    io.poll();
+  }
+  CHECK(st->tcp_connections().size() == 17);  // the listener and 16 in its backlog
+  st.reset();
   acceptor.reset();
 }

@@ -9,6 +9,8 @@
 
 #include "tunstack/tcp.hpp"
 
+#include <asio/bind_cancellation_slot.hpp>
+#include <asio/cancellation_signal.hpp>
 #include <asio/error.hpp>
 #include <asio/read_until.hpp>
 #include <asio/write.hpp>
@@ -536,4 +538,73 @@ TEST_CASE("tcp: IPv6 connections work as IPv4 ones and a :: listener takes both"
   accepted[0].async_write_some(asio::buffer(std::string("reply")), [](std::error_code, std::size_t) {});
   t.run();
   CHECK(v6.receive_text() == "reply");
+}
+
+TEST_CASE("tcp: after both sides closed the socket outlives TIME-WAIT safely") {
+  // Regression: with our FIN first and then the peer's, lwIP frees the pcb after 2*MSL without
+  // any callback; the socket must not keep (and later use) a pointer to it.
+  test_stack t;
+  accepted_connection c{t};
+  c.peer.send_data(text("left to read"));
+  c.socket->shutdown(asio::socket_base::shutdown_send);
+  t.run();
+  c.peer.receive_all();  // our FIN
+  c.peer.ack();
+  c.peer.fin();
+  CHECK(t.tcp_state(40000) == "TIME-WAIT");
+  t.advance(121s);
+  CHECK(t.tcp_state(40000) == "");
+  char buffer[32];
+  outcome read, eof;
+  c.socket->async_read_some(asio::buffer(buffer), read.handler());
+  t.run();
+  CHECK(std::string(buffer, read.n) == "left to read");
+  c.socket->async_read_some(asio::buffer(buffer), eof.handler());
+  t.run();
+  CHECK(eof.ec == asio::error::eof);
+  CHECK(c.socket->remote_endpoint() == kernel_side);
+  c.socket->close();  // ASan would report a use-after-free here before the fix
+  t.run();
+}
+
+TEST_CASE("tcp: a cancelled connect is abandoned and a waiting read learns it is not connected") {
+  test_stack t;
+  tcp::socket s{t.st};
+  asio::cancellation_signal signal;
+  std::optional<std::error_code> connected;
+  s.async_connect({asio::ip::make_address_v4("10.0.3.1"), 9999},
+                  asio::bind_cancellation_slot(signal.slot(), [&](std::error_code ec) { connected = ec; }));
+  outcome read;
+  char buffer[8];
+  s.async_read_some(asio::buffer(buffer), read.handler());
+  t.run();
+  signal.emit(asio::cancellation_type::terminal);
+  t.run();
+  REQUIRE(connected.has_value());
+  CHECK(*connected == asio::error::operation_aborted);
+  CHECK(read.done);  // it had nothing to wait for: not connected, it reports that
+  CHECK(read.ec == asio::error::not_connected);
+}
+
+TEST_CASE("tcp: keep-alive settings lwIP cannot represent are refused") {
+  test_stack t;
+  accepted_connection c{t};
+  std::error_code ec;
+  c.socket->set_option(tcp::keep_alive_idle{std::chrono::milliseconds(0xFFFFFFFFLL)}, ec);
+  CHECK(ec == asio::error::invalid_argument);
+  c.socket->set_option(tcp::keep_alive_count{100000}, ec);
+  CHECK(ec == asio::error::invalid_argument);
+  c.socket->set_option(tcp::keep_alive_idle{std::chrono::hours(24)}, ec);
+  CHECK_FALSE(ec);
+}
+
+TEST_CASE("tcp: a blocking call on the thread that polls the stack fails instead of hanging") {
+  test_stack t;
+  t.run();  // this thread has run the stack's handlers
+  tcp::socket s{t.st};
+  std::error_code ec;
+  s.connect({asio::ip::make_address_v4("10.0.3.1"), 80}, ec);
+  CHECK(ec == tunstack::errc::blocking_on_stack_thread);
+  t.run();
+  t.wire.take();  // the SYN was not started: nothing to take, or at most nothing harmful
 }

@@ -175,3 +175,16 @@ TEST_CASE("udp: close completes a pending receive with operation_aborted") {
   CHECK(receive.ec == asio::error::operation_aborted);
   CHECK_FALSE(s.is_open());
 }
+
+TEST_CASE("udp: the largest IPv6 payload lwIP can send goes out and one byte more is message_size") {
+  test_stack t;
+  udp::socket s{t.st, {udp::v6(), 5000}};
+  std::vector<char> data(65488);
+  outcome too_big, largest;
+  s.async_send_to(asio::buffer(data), udp::endpoint(kernel_v6, 9), too_big.handler());
+  s.async_send_to(asio::buffer(data.data(), 65487), udp::endpoint(kernel_v6, 9), largest.handler());
+  t.run();
+  CHECK(too_big.ec == asio::error::message_size);
+  CHECK_FALSE(largest.ec);
+  CHECK(largest.n == 65487);
+}

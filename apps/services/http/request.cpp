@@ -94,6 +94,8 @@ std::string_view request::path() const {
 
 parse_result parse_request(std::string_view data, const limits& l) {
   // Empty lines before the request line are ignored.
+  // They count against max_header_bytes like the rest of the head, so a stream of empty lines
+  // is refused (431) instead of buffered.
   std::size_t start = 0;
   while (start < data.size() && (data[start] == '\n' || (data[start] == '\r' && start + 1 < data.size() && data[start + 1] == '\n'))) {
     start += data[start] == '\r' ? 2 : 1;
@@ -111,7 +113,7 @@ parse_result parse_request(std::string_view data, const limits& l) {
       if (lines.empty() && data.size() - pos > l.max_request_line) {
         return error(414, "request line longer than " + std::to_string(l.max_request_line) + " bytes");
       }
-      if (data.size() - start > l.max_header_bytes) {
+      if (data.size() > l.max_header_bytes) {
         return error(431, "request head larger than " + std::to_string(l.max_header_bytes) + " bytes");
       }
       return {};  // incomplete
@@ -123,7 +125,7 @@ parse_result parse_request(std::string_view data, const limits& l) {
     if (lines.empty() && line.size() > l.max_request_line) {
       return error(414, "request line longer than " + std::to_string(l.max_request_line) + " bytes");
     }
-    if (pos - start > l.max_header_bytes) {
+    if (pos > l.max_header_bytes) {  // empty lines before the request line count too
       return error(431, "request head larger than " + std::to_string(l.max_header_bytes) + " bytes");
     }
     if (line.empty()) {

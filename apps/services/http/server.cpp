@@ -216,9 +216,23 @@ class connection {
     if (r.head.close) {
       std::error_code ignored;
       socket_.shutdown(asio::socket_base::shutdown_send, ignored);
+      co_await linger();
       co_return false;
     }
     co_return true;
+  }
+
+  // After our FIN, reads (and drops) what the client still sends for a moment before the
+  // socket closes: closing with unread data would reset the connection and the client could
+  // lose our answer (RFC 9112 9.6, "lingering close").
+  asio::awaitable<void> linger() {
+    const auto deadline = clock::now() + std::chrono::seconds(1);
+    std::size_t drained = 0;
+    in_.clear();
+    while (drained < 256 * 1024 && co_await receive(deadline) == read_result::data) {
+      drained += in_.size();
+      in_.clear();
+    }
   }
 
   tcp::socket socket_;

@@ -230,7 +230,8 @@ class tcp::socket {
 
   /// @name Options: tcp::no_delay, tcp::keep_alive, tcp::keep_alive_idle,
   /// tcp::keep_alive_interval, tcp::keep_alive_count. Options set before connecting apply once
-  /// the connection exists.
+  /// the connection exists. Keep-alive settings fail with invalid_argument when
+  /// idle + count * interval exceeds 2^32 - 1 ms (about 49 days), which lwIP cannot represent.
   /// @{
   template <class Option>
   void set_option(const Option& option) {

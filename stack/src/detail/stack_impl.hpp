@@ -47,17 +47,28 @@ class stack_impl : public std::enable_shared_from_this<stack_impl> {
 
   asio::io_context& io() noexcept { return io_; }
   bool io_stopped() const noexcept { return io_.stopped(); }
+  bool io_context_is(const asio::io_context* io) const noexcept { return io == &io_; }
   const stack_options& options() const noexcept { return options_; }
 
   /// True on the thread that may call lwIP (see stack::running_in_this_thread).
   bool on_stack_thread() const noexcept;
-  /// Notes that a handler of ours runs on the io_context's thread: it becomes the stack's thread.
-  void enter_handler() const {
-    const auto me = std::this_thread::get_id();
-    if (owner_.load(std::memory_order_relaxed) != me) {
-      std::lock_guard lock(handover_);  // waits for a direct call on the old owner to finish
-      owner_ = me;
-    }
+  /// Every entry into lwIP holds this lock: our handlers on the io_context's thread, and calls
+  /// from other threads while nobody runs the io_context (after io_context::stop(), a handler
+  /// may still be running: the lock makes the caller wait for it). It also marks the entering
+  /// thread as the stack's thread. Recursive: lwIP callbacks re-enter through invoke().
+  using entry = std::unique_lock<std::recursive_mutex>;
+  [[nodiscard]] entry enter_handler() const {
+    entry lock(handover_);
+    owner_ = std::this_thread::get_id();
+    handled_ = true;
+    return lock;
+  }
+
+  /// True on the thread that runs (or, between poll() calls, ran) the stack's handlers: a
+  /// blocking call there would wait for work only that thread can do.
+  bool blocking_would_deadlock() const noexcept {
+    return io_.get_executor().running_in_this_thread() ||
+           (handled_ && std::this_thread::get_id() == owner_.load());
   }
 
   std::uint32_t now_ms() const noexcept;
@@ -75,42 +86,42 @@ class stack_impl : public std::enable_shared_from_this<stack_impl> {
   }
 
   /// Runs @p f on the stack's thread and returns its result: directly when the caller may touch
-  /// lwIP (the stack's thread, or the io_context is stopped), else posted and waited for.
+  /// lwIP (the stack's thread, or nobody runs the io_context), else posted and waited for.
   template <class F>
   auto invoke(F&& f) -> decltype(f()) {
-    if (io_.get_executor().running_in_this_thread()) return f();
     {
-      // The thread that made the stack calls directly until the io_context's thread takes over;
-      // the lock keeps that handover from happening in the middle of such a call.
-      std::unique_lock lock(handover_);
-      if (std::this_thread::get_id() == owner_.load() || io_.stopped()) return f();
+      entry lock(handover_);
+      if (io_.get_executor().running_in_this_thread() || std::this_thread::get_id() == owner_.load() ||
+          io_.stopped()) {
+        return f();
+      }
     }
     std::packaged_task<decltype(f())()> task(std::forward<F>(f));
     auto result = task.get_future();
-    asio::post(io_, [this, &task] {
-      enter_handler();
+    asio::post(io_, [weak = weak_from_this(), &task] {
+      // If the stack went meanwhile the task still runs: what invoke() runs checks for that.
+      entry lock;
+      if (auto self = weak.lock()) lock = self->enter_handler();
       task();
     });
     return result.get();
   }
 
   /// Runs @p f now if on the stack's thread, else posts it there (for operation starts, whose
-  /// completions are posted anyway).
+  /// completions are posted anyway). @p f must cope with the stack being gone by the time it
+  /// runs (the operation starts check their object's gone()).
   template <class F>
   void run_or_post(F&& f) {
-    if (io_.get_executor().running_in_this_thread()) {
-      f();
-      return;
-    }
     {
-      std::unique_lock lock(handover_);
-      if (std::this_thread::get_id() == owner_.load()) {
+      entry lock(handover_);
+      if (io_.get_executor().running_in_this_thread() || std::this_thread::get_id() == owner_.load()) {
         f();
         return;
       }
     }
-    asio::post(io_, [this, f = std::forward<F>(f)]() mutable {
-      enter_handler();
+    asio::post(io_, [weak = weak_from_this(), f = std::forward<F>(f)]() mutable {
+      entry lock;
+      if (auto self = weak.lock()) lock = self->enter_handler();
       f();
     });
   }
@@ -144,6 +155,7 @@ class stack_impl : public std::enable_shared_from_this<stack_impl> {
   // handlers (a handler posted at start-up); from then on, the thread that runs the io_context.
   mutable std::atomic<std::thread::id> owner_{std::this_thread::get_id()};
   mutable std::recursive_mutex handover_;
+  mutable std::atomic<bool> handled_{false};  // a handler of ours ran (owner_ is the io thread)
   std::vector<std::shared_ptr<interface>> interfaces_;  // index = interface_id; null when removed
   std::unordered_set<stack_object*> objects_;
   bool started_lwip_ = false;

@@ -43,6 +43,8 @@ class tcp_connection final : public std::enable_shared_from_this<tcp_connection>
   /// Closes with a reset (RST), e.g. for connections a closing listener never handed out.
   void abort() noexcept;
   void cancel() noexcept;
+  /// Abandons a connect in progress (per-operation cancellation of async_connect).
+  void cancel_connect() noexcept;
   tcp::endpoint local_endpoint(std::error_code& ec) const;
   tcp::endpoint remote_endpoint(std::error_code& ec) const;
 
@@ -50,9 +52,11 @@ class tcp_connection final : public std::enable_shared_from_this<tcp_connection>
   bool no_delay() const noexcept { return no_delay_; }
   void set_keep_alive(bool on);
   bool keep_alive() const noexcept { return keep_alive_; }
-  void set_keep_alive_idle(std::uint32_t ms);
-  void set_keep_alive_interval(std::uint32_t ms);
-  void set_keep_alive_count(std::uint32_t n);
+  /// Each returns false (and changes nothing) if idle + count * interval would not fit lwIP's
+  /// 32-bit millisecond arithmetic.
+  bool set_keep_alive_idle(std::uint32_t ms);
+  bool set_keep_alive_interval(std::uint32_t ms);
+  bool set_keep_alive_count(std::uint32_t n);
   std::uint32_t keep_alive_idle() const noexcept { return keep_idle_ms_; }
   std::uint32_t keep_alive_interval() const noexcept { return keep_interval_ms_; }
   std::uint32_t keep_alive_count() const noexcept { return keep_count_; }
@@ -92,6 +96,8 @@ class tcp_connection final : public std::enable_shared_from_this<tcp_connection>
   bool shut_send_ = false;
   bool shut_receive_ = false;
   std::error_code error_;      // why the connection ended, once lwIP freed the pcb
+  // The endpoints, kept when the pcb is handed back to lwIP after both sides closed.
+  std::optional<tcp::endpoint> local_, remote_;
 
   // Received data not read yet: single pbufs (chains are split on arrival), the first one
   // partly consumed up to received_offset_.
