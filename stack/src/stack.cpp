@@ -32,8 +32,8 @@ namespace tunstack {
 namespace detail {
 namespace {
 
-std::atomic<bool> g_stack_exists{false};
-stack_impl* g_current_impl = nullptr;
+// The stack of this process; set while one exists (also what refuses a second one).
+std::atomic<stack_impl*> g_current_impl{nullptr};
 tunstack::stack* g_current_stack = nullptr;
 // A function-local static: providers register from other translation units' static
 // initialisers, which may run before this file's.
@@ -127,14 +127,14 @@ void clear_timeouts() {
 
 stack_impl::stack_impl(asio::io_context& io, stack_options options)
     : io_(io), options_(std::move(options)), timer_(io) {
-  if (g_stack_exists.exchange(true)) {
+  stack_impl* none = nullptr;
+  if (!g_current_impl.compare_exchange_strong(none, this)) {
     throw std::logic_error(
         "tunstack::stack: a stack already exists in this process. lwIP keeps its state in "
         "globals, so there can be only one stack at a time; destroy the other one first, or "
         "add another interface to it");
   }
   if (options_.rx_batch == 0) options_.rx_batch = 1;
-  g_current_impl = this;
 }
 
 stack_impl* stack_impl::current() noexcept { return g_current_impl; }
@@ -218,7 +218,6 @@ void stack_impl::shutdown() noexcept {
   port::uninstall();
   started_lwip_ = false;
   g_current_impl = nullptr;
-  g_stack_exists = false;
 }
 
 bool stack_impl::on_stack_thread() const noexcept {

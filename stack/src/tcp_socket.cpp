@@ -111,6 +111,33 @@ void tcp_connection::apply_options() {
   pcb_->keep_cnt = keep_count_;
 }
 
+namespace {
+
+// Takes a pending operation out of its slot and completes it.
+template <class Op>
+void finish(std::optional<Op>& slot, std::error_code ec, std::size_t n) {
+  auto op = std::move(*slot);
+  slot.reset();
+  op.handler.complete(ec, n);
+}
+
+}  // namespace
+
+// Per-operation cancellation: a signal on the operation's slot aborts that operation (and not
+// a later one in the same slot: the generation tells them apart).
+template <class Op>
+void tcp_connection::abort_on_cancel(std::optional<Op> tcp_connection::*slot,
+                                     std::uint64_t tcp_connection::*generation) {
+  (this->*slot)->handler.on_cancel([weak = weak_from_this(), slot, generation, current = this->*generation](
+                                       asio::cancellation_type) {
+    if (auto self = weak.lock(); self && !self->gone_) {
+      self->stack_.run_or_post([self, slot, generation, current] {
+        if ((*self.*slot) && (*self).*generation == current) finish(*self.*slot, asio::error::operation_aborted, 0);
+      });
+    }
+  });
+}
+
 // ---- Operations --------------------------------------------------------------------------
 
 void tcp_connection::start_connect(const tcp::endpoint& peer, completion<std::error_code> handler) {
@@ -145,19 +172,9 @@ void tcp_connection::start_connect(const tcp::endpoint& peer, completion<std::er
 void tcp_connection::start_read(mutable_buffers buffers, completion<std::error_code, std::size_t> handler) {
   if (read_) return handler.complete(asio::error::already_started, 0);
   if (buffers.total_size() == 0) return handler.complete({}, 0);  // AsyncReadStream: at once
-  const std::uint64_t generation = ++read_generation_;
+  ++read_generation_;
   read_.emplace(pending_read{std::move(buffers), std::move(handler)});
-  read_->handler.on_cancel([weak = weak_from_this(), generation](asio::cancellation_type) {
-    if (auto self = weak.lock(); self && !self->gone_) {
-      self->stack_.run_or_post([self, generation] {
-        if (self->read_ && self->read_generation_ == generation) {
-          auto op = std::move(*self->read_);
-          self->read_.reset();
-          op.handler.complete(asio::error::operation_aborted, 0);
-        }
-      });
-    }
-  });
+  abort_on_cancel(&tcp_connection::read_, &tcp_connection::read_generation_);
   try_read();
 }
 
@@ -180,9 +197,7 @@ void tcp_connection::try_read() {
   } else {
     return;  // wait for data
   }
-  auto op = std::move(*read_);
-  read_.reset();
-  op.handler.complete(ec, n);
+  finish(read_, ec, n);
 }
 
 std::size_t tcp_connection::copy_received(const mutable_buffers& buffers) {
@@ -234,19 +249,9 @@ void tcp_connection::start_write(const_buffers buffers, completion<std::error_co
   if (!open_) return handler.complete(asio::error::bad_descriptor, 0);
   if (shut_send_) return handler.complete(asio::error::broken_pipe, 0);
   if (pcb_ == nullptr) return handler.complete(error_ ? error_ : std::error_code{asio::error::not_connected}, 0);
-  const std::uint64_t generation = ++write_generation_;
+  ++write_generation_;
   write_.emplace(pending_write{std::move(buffers), std::move(handler)});
-  write_->handler.on_cancel([weak = weak_from_this(), generation](asio::cancellation_type) {
-    if (auto self = weak.lock(); self && !self->gone_) {
-      self->stack_.run_or_post([self, generation] {
-        if (self->write_ && self->write_generation_ == generation) {
-          auto op = std::move(*self->write_);
-          self->write_.reset();
-          op.handler.complete(asio::error::operation_aborted, 0);
-        }
-      });
-    }
-  });
+  abort_on_cancel(&tcp_connection::write_, &tcp_connection::write_generation_);
   try_write();
 }
 
@@ -255,9 +260,7 @@ void tcp_connection::start_write(const_buffers buffers, completion<std::error_co
 void tcp_connection::try_write() {
   if (!write_) return;
   if (pcb_ == nullptr) {
-    auto op = std::move(*write_);
-    write_.reset();
-    op.handler.complete(error_ ? error_ : std::error_code{asio::error::not_connected}, 0);
+    finish(write_, error_ ? error_ : std::error_code{asio::error::not_connected}, 0);
     return;
   }
   // pcb->snd_buf, not tcp_sndbuf(): the macro clamps to 16 bits (TCPWND16), which would cap
@@ -292,17 +295,12 @@ void tcp_connection::try_write() {
   }
   if (written > 0) {
     tcp_output(pcb_);
-    sent_bytes_ += written;
     stack_.schedule_timers();
-    auto op = std::move(*write_);
-    write_.reset();
-    op.handler.complete({}, written);
+    finish(write_, {}, written);
     return;
   }
   if (failure != ERR_OK) {
-    auto op = std::move(*write_);
-    write_.reset();
-    op.handler.complete(to_error_code(failure), 0);
+    finish(write_, to_error_code(failure), 0);
     return;
   }
   // Nothing fit. Normally ACKs for data in flight free room and lwIP calls `sent`. If nothing
@@ -341,9 +339,7 @@ void tcp_connection::shutdown(asio::socket_base::shutdown_type what, std::error_
     }
     shut_send_ = true;
     if (write_) {
-      auto op = std::move(*write_);
-      write_.reset();
-      op.handler.complete(asio::error::broken_pipe, 0);
+      finish(write_, asio::error::broken_pipe, 0);
     }
     stack_.schedule_timers();
   }
@@ -351,14 +347,10 @@ void tcp_connection::shutdown(asio::socket_base::shutdown_type what, std::error_
 
 void tcp_connection::fail_all(std::error_code ec) noexcept {
   if (read_) {
-    auto op = std::move(*read_);
-    read_.reset();
-    op.handler.complete(ec, 0);
+    finish(read_, ec, 0);
   }
   if (write_) {
-    auto op = std::move(*write_);
-    write_.reset();
-    op.handler.complete(ec, 0);
+    finish(write_, ec, 0);
   }
   if (connect_) connect_.complete(ec);
   connecting_ = false;
@@ -389,14 +381,10 @@ void tcp_connection::abort() noexcept {
 
 void tcp_connection::cancel() noexcept {
   if (read_) {
-    auto op = std::move(*read_);
-    read_.reset();
-    op.handler.complete(asio::error::operation_aborted, 0);
+    finish(read_, asio::error::operation_aborted, 0);
   }
   if (write_) {
-    auto op = std::move(*write_);
-    write_.reset();
-    op.handler.complete(asio::error::operation_aborted, 0);
+    finish(write_, asio::error::operation_aborted, 0);
   }
   cancel_connect();
 }
@@ -610,13 +598,6 @@ bool may_block(const asio::any_io_executor& ex, std::error_code& ec) noexcept {
 
 // ---- tcp::socket ---------------------------------------------------------------------------
 
-namespace {
-template <class F>
-void with_connection(const std::shared_ptr<detail::tcp_connection>& c, std::error_code& ec, F&& f) {
-  detail::on_stack(c, ec, std::forward<F>(f));
-}
-}  // namespace
-
 tcp::socket::socket(stack& s)
     : impl_(s.impl().invoke([&] { return std::make_shared<detail::tcp_connection>(s.impl()); })),
       executor_(s.get_executor()) {}
@@ -656,7 +637,7 @@ void tcp::socket::connect(const endpoint_type& peer, std::error_code& ec) {
 
 void tcp::socket::shutdown(asio::socket_base::shutdown_type what, std::error_code& ec) {
   std::error_code result;
-  with_connection(impl_, ec, [&](detail::tcp_connection& c) { c.shutdown(what, result); });
+  detail::on_stack(impl_, ec, [&](detail::tcp_connection& c) { c.shutdown(what, result); });
   if (!ec) ec = result;
 }
 
@@ -666,13 +647,13 @@ void tcp::socket::close(std::error_code& ec) {
 }
 
 void tcp::socket::cancel(std::error_code& ec) {
-  with_connection(impl_, ec, [](detail::tcp_connection& c) { c.cancel(); });
+  detail::on_stack(impl_, ec, [](detail::tcp_connection& c) { c.cancel(); });
 }
 
 tcp::endpoint tcp::socket::local_endpoint(std::error_code& ec) const {
   tcp::endpoint e;
   std::error_code result;
-  with_connection(impl_, ec, [&](detail::tcp_connection& c) { e = c.local_endpoint(result); });
+  detail::on_stack(impl_, ec, [&](detail::tcp_connection& c) { e = c.local_endpoint(result); });
   if (!ec) ec = result;
   return e;
 }
@@ -680,7 +661,7 @@ tcp::endpoint tcp::socket::local_endpoint(std::error_code& ec) const {
 tcp::endpoint tcp::socket::remote_endpoint(std::error_code& ec) const {
   tcp::endpoint e;
   std::error_code result;
-  with_connection(impl_, ec, [&](detail::tcp_connection& c) { e = c.remote_endpoint(result); });
+  detail::on_stack(impl_, ec, [&](detail::tcp_connection& c) { e = c.remote_endpoint(result); });
   if (!ec) ec = result;
   return e;
 }
@@ -699,23 +680,23 @@ std::uint32_t to_ms(std::chrono::milliseconds d, std::error_code& ec) {
 }  // namespace
 
 void tcp::socket::set_option(const tcp::no_delay& option, std::error_code& ec) {
-  with_connection(impl_, ec, [&](detail::tcp_connection& c) { c.set_no_delay(option.value()); });
+  detail::on_stack(impl_, ec, [&](detail::tcp_connection& c) { c.set_no_delay(option.value()); });
 }
 void tcp::socket::set_option(const tcp::keep_alive& option, std::error_code& ec) {
-  with_connection(impl_, ec, [&](detail::tcp_connection& c) { c.set_keep_alive(option.value()); });
+  detail::on_stack(impl_, ec, [&](detail::tcp_connection& c) { c.set_keep_alive(option.value()); });
 }
 void tcp::socket::set_option(const tcp::keep_alive_idle& option, std::error_code& ec) {
   const std::uint32_t ms = to_ms(option.value, ec);
   if (ec) return;
   bool ok = true;
-  with_connection(impl_, ec, [&](detail::tcp_connection& c) { ok = c.set_keep_alive_idle(ms); });
+  detail::on_stack(impl_, ec, [&](detail::tcp_connection& c) { ok = c.set_keep_alive_idle(ms); });
   if (!ec && !ok) ec = asio::error::invalid_argument;  // idle + count * interval must fit 32 bits of ms
 }
 void tcp::socket::set_option(const tcp::keep_alive_interval& option, std::error_code& ec) {
   const std::uint32_t ms = to_ms(option.value, ec);
   if (ec) return;
   bool ok = true;
-  with_connection(impl_, ec, [&](detail::tcp_connection& c) { ok = c.set_keep_alive_interval(ms); });
+  detail::on_stack(impl_, ec, [&](detail::tcp_connection& c) { ok = c.set_keep_alive_interval(ms); });
   if (!ec && !ok) ec = asio::error::invalid_argument;
 }
 void tcp::socket::set_option(const tcp::keep_alive_count& option, std::error_code& ec) {
@@ -724,27 +705,27 @@ void tcp::socket::set_option(const tcp::keep_alive_count& option, std::error_cod
     return;
   }
   bool ok = true;
-  with_connection(impl_, ec, [&](detail::tcp_connection& c) { ok = c.set_keep_alive_count(option.value); });
+  detail::on_stack(impl_, ec, [&](detail::tcp_connection& c) { ok = c.set_keep_alive_count(option.value); });
   if (!ec && !ok) ec = asio::error::invalid_argument;
 }
 void tcp::socket::get_option(tcp::no_delay& option, std::error_code& ec) const {
-  with_connection(impl_, ec, [&](detail::tcp_connection& c) { option = tcp::no_delay(c.no_delay()); });
+  detail::on_stack(impl_, ec, [&](detail::tcp_connection& c) { option = tcp::no_delay(c.no_delay()); });
 }
 void tcp::socket::get_option(tcp::keep_alive& option, std::error_code& ec) const {
-  with_connection(impl_, ec, [&](detail::tcp_connection& c) { option = tcp::keep_alive(c.keep_alive()); });
+  detail::on_stack(impl_, ec, [&](detail::tcp_connection& c) { option = tcp::keep_alive(c.keep_alive()); });
 }
 void tcp::socket::get_option(tcp::keep_alive_idle& option, std::error_code& ec) const {
-  with_connection(impl_, ec, [&](detail::tcp_connection& c) {
+  detail::on_stack(impl_, ec, [&](detail::tcp_connection& c) {
     option.value = std::chrono::milliseconds(c.keep_alive_idle());
   });
 }
 void tcp::socket::get_option(tcp::keep_alive_interval& option, std::error_code& ec) const {
-  with_connection(impl_, ec, [&](detail::tcp_connection& c) {
+  detail::on_stack(impl_, ec, [&](detail::tcp_connection& c) {
     option.value = std::chrono::milliseconds(c.keep_alive_interval());
   });
 }
 void tcp::socket::get_option(tcp::keep_alive_count& option, std::error_code& ec) const {
-  with_connection(impl_, ec, [&](detail::tcp_connection& c) { option.value = c.keep_alive_count(); });
+  detail::on_stack(impl_, ec, [&](detail::tcp_connection& c) { option.value = c.keep_alive_count(); });
 }
 
 }  // namespace tunstack

@@ -255,13 +255,6 @@ void udp_start_receive(const std::shared_ptr<udp_endpoint>& u, mutable_buffers b
 
 }  // namespace detail
 
-namespace {
-template <class F>
-void with_endpoint(const std::shared_ptr<detail::udp_endpoint>& u, std::error_code& ec, F&& f) {
-  detail::on_stack(u, ec, std::forward<F>(f));
-}
-}  // namespace
-
 udp::socket::socket(stack& s)
     : impl_(s.impl().invoke([&] { return std::make_shared<detail::udp_endpoint>(s.impl()); })),
       executor_(s.get_executor()) {}
@@ -293,13 +286,13 @@ bool udp::socket::is_open() const noexcept { return impl_ && !impl_->gone() && i
 
 void udp::socket::bind(const endpoint_type& local, std::error_code& ec) {
   std::error_code result;
-  with_endpoint(impl_, ec, [&](detail::udp_endpoint& u) { u.bind(local, result); });
+  detail::on_stack(impl_, ec, [&](detail::udp_endpoint& u) { u.bind(local, result); });
   if (!ec) ec = result;
 }
 
 void udp::socket::connect(const endpoint_type& peer, std::error_code& ec) {
   std::error_code result;
-  with_endpoint(impl_, ec, [&](detail::udp_endpoint& u) { u.connect(peer, result); });
+  detail::on_stack(impl_, ec, [&](detail::udp_endpoint& u) { u.connect(peer, result); });
   if (!ec) ec = result;
 }
 
@@ -309,13 +302,13 @@ void udp::socket::close(std::error_code& ec) {
 }
 
 void udp::socket::cancel(std::error_code& ec) {
-  with_endpoint(impl_, ec, [](detail::udp_endpoint& u) { u.cancel(); });
+  detail::on_stack(impl_, ec, [](detail::udp_endpoint& u) { u.cancel(); });
 }
 
 udp::endpoint udp::socket::local_endpoint(std::error_code& ec) const {
   udp::endpoint e;
   std::error_code result;
-  with_endpoint(impl_, ec, [&](detail::udp_endpoint& u) { e = u.local_endpoint(result); });
+  detail::on_stack(impl_, ec, [&](detail::udp_endpoint& u) { e = u.local_endpoint(result); });
   if (!ec) ec = result;
   return e;
 }

@@ -26,7 +26,12 @@ grep -q "stopped (SIGTERM)" "$WORK/first.log" || fail "no 'stopped (SIGTERM)' in
 if in_ns ip link show tun0 >/dev/null 2>&1; then fail "tun0 still exists after tunstack exited"; fi
 log "ok: SIGTERM -> exit 0, tun0 removed"
 
-start_tunstack second
+# --mtu sets the device's MTU, and lwIP's: 8000-byte pings then pass unfragmented both ways.
+start_tunstack second --mtu 9000
+in_ns ip link show tun0 | grep -q "mtu 9000" || fail "--mtu 9000 did not set tun0's MTU"
+in_ns ping -c 2 -i 0.2 -W 2 -M do -s 8000 10.0.3.50 >"$WORK/ping-jumbo.out" 2>&1
+grep -q "2 received" "$WORK/ping-jumbo.out" || { cat "$WORK/ping-jumbo.out"; fail "8000-byte pings with DF set not answered at MTU 9000"; }
+log "ok: --mtu 9000 set on tun0; 8000-byte pings with DF answered"
 stop_tunstack "$TS_PID" INT
 status=$?
 [ "$status" = 0 ] || fail "SIGINT: exit status $status, expected 0"

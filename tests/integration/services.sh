@@ -26,7 +26,7 @@ echo "<h1>hello</h1>" >"$WORK/site/sub/index.html"
 echo "private" >"$WORK/outside/secret.txt"
 ln -s "$WORK/outside/secret.txt" "$WORK/site/escape.txt"
 
-start_tunstack main --www "$WORK/site" --http-max-request-line 200 --http-max-header-bytes 1024 \
+start_tunstack main --stats-interval 0.5 --www "$WORK/site" --http-max-request-line 200 --http-max-header-bytes 1024 \
   --http-max-headers 10 --http-max-body 1000 --http-header-timeout 2 --http-idle-timeout 3
 
 # --- HTTP: the built-in pages ---------------------------------------------------------------
@@ -153,10 +153,18 @@ swallowed=$(service_counter discard tcp bytes_in)
 [ "$swallowed" = $((100 * 1024 * 1024)) ] || fail "discard counted $swallowed bytes, expected 104857600"
 log "ok: discard swallowed 100 MiB"
 
+grep -q "^tunstack: up .*tun0 rx .* pkt/s.*echo/tcp" "$WORK/main.log" || fail "--stats-interval printed no summary line"
+log "ok: --stats-interval prints a summary line"
 stop_tunstack "$TS_PID" TERM || fail "tunstack did not exit 0"
 
-# --- connection limit ----------------------------------------------------------------------
-start_tunstack limited --http-max-connections 2 --http-idle-timeout 30
+# --- connection limit, another echo port, services turned off ----------------------------------------------------------------------
+start_tunstack limited --http-max-connections 2 --http-idle-timeout 30 --echo 7007 --no-discard
+[ "$(printf 'moved\n' | in_ns nc -N -w 3 10.0.3.50 7007)" = moved ] || fail "--echo 7007: no echo there"
+if printf 'x\n' | in_ns nc -N -w 2 10.0.3.50 7 >/dev/null 2>&1; then fail "echo still answered on port 7"; fi
+if printf 'x\n' | in_ns nc -N -w 2 10.0.3.50 9 >/dev/null 2>&1; then fail "--no-discard: port 9 still open"; fi
+[ "$(in_ns curl -sf "$BASE/stats.json" | jq -c '[.services[] | .name + "/" + .protocol + ":" + (.port|tostring)]')" = '["echo/tcp:7007","echo/udp:7007","http/tcp:80"]' ] ||
+  fail "/stats.json lists other services than echo on 7007 and http"
+log "ok: --echo 7007 moves echo, --no-discard turns discard off"
 in_ns sh -c 'sleep 6 | nc 10.0.3.50 80' >/dev/null 2>&1 &
 PIDS="$PIDS $!"
 in_ns sh -c 'sleep 6 | nc 10.0.3.50 80' >/dev/null 2>&1 &
@@ -164,3 +172,11 @@ PIDS="$PIDS $!"
 sleep 1
 [ "$(code "$BASE/")" = 503 ] || fail "--http-max-connections 2: a third connection was not answered 503"
 log "ok: beyond --http-max-connections a client gets 503"
+stop_tunstack "$TS_PID" TERM || fail "tunstack did not exit 0"
+
+start_tunstack bare --no-echo --no-http
+grep -q "services: discard 9;" "$WORK/bare.log" || fail "the ready line does not list only discard"
+if in_ns curl -s --max-time 2 "$BASE/" >/dev/null; then fail "--no-http: the HTTP server still answered"; fi
+if printf 'x\n' | in_ns nc -N -w 2 10.0.3.50 7 >/dev/null 2>&1; then fail "--no-echo: port 7 still open"; fi
+head -c 1000 /dev/zero | in_ns nc -N -w 3 10.0.3.50 9 || fail "discard stopped working with the others off"
+log "ok: --no-echo and --no-http turn those services off"

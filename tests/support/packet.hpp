@@ -119,14 +119,15 @@ struct icmp_echo_fields {
   }
 };
 
-inline bytes build_icmp_echo(const icmp_echo_fields& f) {
+/// An ICMP echo message; @p checksum_seed is the pseudo-header sum for ICMPv6 (0 for ICMPv4).
+inline bytes build_icmp_echo(const icmp_echo_fields& f, std::uint32_t checksum_seed = 0) {
   bytes b(8 + f.data.size());
   b[0] = static_cast<std::byte>(f.type);
   b[1] = static_cast<std::byte>(f.code);
   put16(b, 4, f.id);
   put16(b, 6, f.sequence);
   std::copy(f.data.begin(), f.data.end(), b.begin() + 8);
-  put16(b, 2, f.checksum.value_or(internet_checksum(b)));
+  put16(b, 2, f.checksum.value_or(internet_checksum(b, checksum_seed)));
   return b;
 }
 
@@ -225,14 +226,7 @@ inline std::uint32_t pseudo_header_sum(const asio::ip::address& src, const asio:
 /// An ICMPv6 echo request (type 128) or reply (129), with its checksum over the pseudo-header.
 inline bytes build_icmp6_echo(const icmp_echo_fields& f, const asio::ip::address_v6& src,
                               const asio::ip::address_v6& dst) {
-  bytes b(8 + f.data.size());
-  b[0] = static_cast<std::byte>(f.type);
-  b[1] = static_cast<std::byte>(f.code);
-  put16(b, 4, f.id);
-  put16(b, 6, f.sequence);
-  std::copy(f.data.begin(), f.data.end(), b.begin() + 8);
-  put16(b, 2, f.checksum.value_or(internet_checksum(b, pseudo_header_sum(src, dst, 58, b.size()))));
-  return b;
+  return build_icmp_echo(f, pseudo_header_sum(src, dst, 58, 8 + f.data.size()));
 }
 
 // ---- TCP (RFC 9293) -----------------------------------------------------------------------

@@ -19,15 +19,6 @@
 
 namespace tunstack::testing {
 
-/// Pools still in use, as "NAME=count" (lwIP's timer entries excluded: timers always exist).
-inline std::vector<std::string> pools_in_use(const stack_stats& s) {
-  std::vector<std::string> in_use;
-  for (const auto& p : s.memory.pools) {
-    if (p.used != 0 && p.name != "SYS_TIMEOUT") in_use.push_back(p.name + "=" + std::to_string(p.used));
-  }
-  return in_use;
-}
-
 /// Checks, after the stack's teardown freed every pcb, that lwIP's pools were empty: the stack
 /// logs a warning for each pool still in use then (a leak of pbufs, segments or pcbs).
 struct leak_check {
@@ -104,11 +95,6 @@ struct test_stack {
     return last_.interfaces.at(0);
   }
 
-  static std::string join(const std::vector<std::string>& v) {
-    std::string s;
-    for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
-    return s;
-  }
 
  private:
   stack_stats last_;

@@ -85,6 +85,8 @@ class tcp_connection final : public std::enable_shared_from_this<tcp_connection>
   void drop_received() noexcept;
   void fail_all(std::error_code ec) noexcept;
   void unregister() noexcept;
+  template <class Op>
+  void abort_on_cancel(std::optional<Op> tcp_connection::*slot, std::uint64_t tcp_connection::*generation);
 
   stack_impl& stack_;
   tcp_pcb* pcb_ = nullptr;
@@ -104,7 +106,6 @@ class tcp_connection final : public std::enable_shared_from_this<tcp_connection>
   std::deque<pbuf*> received_;
   std::size_t received_offset_ = 0;
   std::size_t received_bytes_ = 0;  // in received_, not read yet
-  std::uint64_t sent_bytes_ = 0;    // handed to lwIP over the connection's life
   std::uint64_t read_generation_ = 0;   // tells a late cancellation from the current operation
   std::uint64_t write_generation_ = 0;
 
