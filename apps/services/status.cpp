@@ -85,6 +85,8 @@ json status::snapshot() const {
     json ipv6 = json::array();
     for (const auto& a : i.ipv6) ipv6.push_back(a.to_string());
     const auto& l = i.link;
+    json device = json::object();
+    for (const auto& c : i.device) device[c.name] = c.value;
     interfaces.push_back({{"name", i.name},
                           {"mtu", i.mtu},
                           {"up", i.up},
@@ -100,7 +102,8 @@ json status::snapshot() const {
                             {"oversize", l.rx_dropped_oversize},
                             {"no_memory", l.rx_dropped_no_memory},
                             {"tx_queue_full", l.tx_dropped_queue_full},
-                            {"tx_errors", l.tx_errors}}}});
+                            {"tx_errors", l.tx_errors}}},
+                          {"device", device}});
   }
   model["interfaces"] = interfaces;
 
@@ -187,6 +190,11 @@ std::string status::html(const json& m, int refresh_seconds) {
       o << "<tr>" << cell(i["name"]) << cell(reason) << cell(count) << "</tr>";
     }
   }
+  for (const auto& i : m["interfaces"]) {
+    for (const auto& [counter, count] : i["device"].items()) {
+      o << "<tr>" << cell(i["name"]) << cell(counter) << cell(count) << "</tr>";
+    }
+  }
   static const std::map<std::string, std::string> reasons = {
       {"chkerr", "bad checksum"}, {"lenerr", "bad length"}, {"memerr", "out of memory"}, {"rterr", "no route"},
       {"proterr", "protocol error"}, {"opterr", "bad options"}, {"err", "other error"}};
@@ -270,6 +278,14 @@ std::string status::prometheus(const json& m) {
         << "\"} " << count.dump() << '\n';
     }
   }
+  family("tunstack_link_device_total", "counter",
+         "The link's own counters (e.g. packets an impairment decorator lost, delayed or corrupted).");
+  for (const auto& i : m["interfaces"]) {
+    for (const auto& [counter, count] : i["device"].items()) {
+      o << "tunstack_link_device_total{interface=\"" << label(i["name"].get<std::string>()) << "\",counter=\""
+        << label(counter) << "\"} " << count.dump() << '\n';
+    }
+  }
   family("tunstack_protocol_packets_total", "counter", "lwIP's per-protocol counters (recv, xmit, fw, drop and errors).");
   for (const auto& [proto, counters] : m["protocols"].items()) {
     for (const auto& [event, count] : counters.items()) {
@@ -341,6 +357,9 @@ std::string status::summary_line(const json& m, const json& previous) {
                   cur["name"].get<std::string>().c_str(), rate("rx_packets"), bytes_text(rate("rx_bytes")).c_str(),
                   rate("tx_packets"), bytes_text(rate("tx_bytes")).c_str(), drops);
     o << buffer;
+    for (const auto& [counter, count] : cur["device"].items()) {
+      if (count.get<std::uint64_t>() > 0) o << ", " << count.dump() << ' ' << counter;
+    }
   }
   std::size_t open = 0;
   for (const auto& c : m["tcp_connections"]) open += c["state"] != "LISTEN";

@@ -106,6 +106,9 @@ class netif_adapter final : public interface, public std::enable_shared_from_thi
     s.ipv6 = config_.ipv6;
     s.up = running_ && !failed_;
     s.link = counters_;
+    if (!link_gone_) {
+      for (auto& c : link_.counters()) s.device.push_back({std::move(c.name), c.value});
+    }
     return s;
   }
 

@@ -67,6 +67,12 @@ struct interface_stats {
   std::vector<asio::ip::network_v6> ipv6;
   bool up = false;   ///< false after the link failed
   link_counters link;
+  /// The link's own counters (netif::link::counters()), e.g. an impairment decorator's.
+  struct device_counter {
+    std::string name;
+    std::uint64_t value = 0;
+  };
+  std::vector<device_counter> device;
 };
 
 /// One TCP connection (or listener) as lwIP sees it, for status pages and debugging.

@@ -1,7 +1,8 @@
 // link.hpp - tunstack::netif::link, the seam between a device that carries IP packets and the
 // stack. Links know nothing of lwIP: the stack's one netif adapter (stack/src/netif_adapter.cpp)
 // reads packets from a link straight into lwIP's buffers and writes lwIP's output to it.
-// Implementations: tun_device (a kernel TUN device), memory_link (in-memory, for tests).
+// Implementations: tun_device (a kernel TUN device), memory_link (in-memory, for tests), and
+// decorators that wrap another link: pcap capture, impairment (loss, delay, ...).
 #ifndef TUNSTACK_NETIF_LINK_HPP
 #define TUNSTACK_NETIF_LINK_HPP
 
@@ -10,10 +11,20 @@
 #include <cstddef>
 #include <functional>
 #include <span>
+#include <cstdint>
 #include <string>
 #include <system_error>
+#include <vector>
 
 namespace tunstack::netif {
+
+/// One counter a link keeps beyond the stack's own (e.g. packets an impairment decorator
+/// dropped), named for statistics: lower_case words, e.g. "impair_out_lost".
+struct link_counter {
+  std::string name;
+  std::uint64_t value = 0;
+  friend bool operator==(const link_counter&, const link_counter&) = default;
+};
 
 /// A device that carries whole IP packets (layer 3, no link header), one packet per call.
 ///
@@ -59,6 +70,10 @@ class link {
 
   /// Cancels a pending async_wait_readable().
   virtual void cancel() noexcept = 0;
+
+  /// The link's own counters, for the stack's statistics. Decorators append theirs to those
+  /// of the link they wrap. Default: none.
+  virtual std::vector<link_counter> counters() const { return {}; }
 
  private:
   std::function<void()> on_destroy_;
