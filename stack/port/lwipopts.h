@@ -159,6 +159,9 @@ void tunstack_port_assert_core_locked(void);
 #define TCP_OVERSIZE                    TCP_MSS
 /* ISNs come from tunstack (random, RFC 6528 style), not lwIP's predictable counter. */
 #define LWIP_HOOK_FILENAME              "tunstack_hooks.h"
+/* Source-based routing (see tunstack_hooks.h). Defined here, not in the hook file, because
+ * lwIP's headers test for it to declare ip4_route_src(); only ip4.c expands it. */
+#define LWIP_HOOK_IP4_ROUTE_SRC(src, dest) tunstack_port_route_ip4_src((src), (dest))
 
 /* ---- UDP ---------------------------------------------------------------------------------------- */
 

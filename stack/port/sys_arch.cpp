@@ -6,6 +6,7 @@
 
 #include "lwip/arch.h"
 #include "lwip/ip_addr.h"
+#include "lwip/netif.h"
 #include "lwip/sys.h"
 
 #include <array>
@@ -133,3 +134,12 @@ u32_t tunstack_port_tcp_isn(const ip_addr_t* local_ip, u16_t local_port, const i
 }
 
 }  // extern "C"
+
+extern "C" struct netif* tunstack_port_route_ip4_src(const ip4_addr_t* src, const ip4_addr_t*) {
+  if (src == nullptr || ip4_addr_isany(src)) return nullptr;
+  struct netif* n = nullptr;
+  NETIF_FOREACH(n) {
+    if (netif_is_up(n) && netif_is_link_up(n) && ip4_addr_cmp(src, netif_ip4_addr(n))) return n;
+  }
+  return nullptr;
+}

@@ -12,6 +12,13 @@ extern "C" {
  * addresses and ports, so they cannot be predicted from outside (lwIP's default is a counter). */
 u32_t tunstack_port_tcp_isn(const ip_addr_t* local_ip, u16_t local_port,
                             const ip_addr_t* remote_ip, u16_t remote_port);
+/* Source-based routing (the strong host model): a packet from one of the stack's addresses
+ * leaves through the interface that owns that address. lwIP's default picks the interface by
+ * destination alone, which is wrong for a stack on several point-to-point links whose subnets
+ * overlap, and for a simulation that joins two of its interfaces with one wire. NULL: route by
+ * destination as usual. */
+struct netif;
+struct netif* tunstack_port_route_ip4_src(const ip4_addr_t* src, const ip4_addr_t* dest);
 #ifdef __cplusplus
 }
 #endif

@@ -9,6 +9,7 @@
 #include "detail/interface.hpp"
 #include "detail/packet_summary.hpp"
 #include "detail/stack_impl.hpp"
+#include "detail/tcp_tracer.hpp"
 #include "tunstack/netif/link.hpp"
 
 #include "lwip/ip.h"
@@ -148,6 +149,10 @@ class netif_adapter final : public interface, public std::enable_shared_from_thi
       buffers[count++] = asio::const_buffer(q->payload, q->len);
     }
     if (stack_.logs(log_level::debug)) log_packet("tx", p);
+    if (tcp_tracer* t = stack_.tracer()) {
+      t->scan(stack_.now_ns());  // what led to this segment (e.g. a new connection) comes first
+      t->packet(stack_.now_ns(), true, name_, p);
+    }
     std::error_code ec;
     link_.send(std::span<const asio::const_buffer>(buffers.data(), count), ec);
     if (!ec) {
@@ -229,8 +234,11 @@ class netif_adapter final : public interface, public std::enable_shared_from_thi
       ++counters_.rx_packets;
       counters_.rx_bytes += n;
       if (stack_.logs(log_level::debug)) log_packet("rx", p);
+      tcp_tracer* const tracer = stack_.tracer();
+      if (tracer != nullptr) tracer->packet(stack_.now_ns(), false, name_, p);
       // On ERR_OK lwIP owns p (and frees it when done); otherwise it is still ours.
       if (netif_.input(p, &netif_) != ERR_OK) pbuf_free(p);
+      if (tracer != nullptr) tracer->scan(stack_.now_ns());  // what this segment changed
     }
     if (read > 0) ++counters_.rx_batches;
     stack_.schedule_timers();

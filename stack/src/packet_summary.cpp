@@ -1,7 +1,8 @@
 // packet_summary.cpp - readable one-line descriptions of IP packets for debug logs (see
-// detail/packet_summary.hpp). Header layouts are read with explicit big-endian loads after a
-// length check, never by overlaying structs.
+// detail/packet_summary.hpp). Header fields are read with byte_reader.
 #include "detail/packet_summary.hpp"
+
+#include "detail/byte_reader.hpp"
 
 #include <asio/ip/address_v4.hpp>
 #include <asio/ip/address_v6.hpp>
@@ -12,22 +13,7 @@
 namespace tunstack::detail {
 namespace {
 
-class reader {
- public:
-  explicit reader(std::span<const std::byte> b) : bytes_(b) {}
-  bool has(std::size_t offset, std::size_t n) const { return offset + n <= bytes_.size(); }
-  std::uint8_t u8(std::size_t o) const { return static_cast<std::uint8_t>(bytes_[o]); }
-  std::uint16_t u16(std::size_t o) const { return static_cast<std::uint16_t>(u8(o) << 8 | u8(o + 1)); }
-  std::uint32_t u32(std::size_t o) const {
-    return static_cast<std::uint32_t>(u16(o)) << 16 | u16(o + 2);
-  }
-  reader from(std::size_t offset) const {
-    return reader{offset <= bytes_.size() ? bytes_.subspan(offset) : std::span<const std::byte>{}};
-  }
-
- private:
-  std::span<const std::byte> bytes_;
-};
+using reader = byte_reader;
 
 std::string icmp4_name(std::uint8_t type, std::uint8_t code) {
   switch (type) {

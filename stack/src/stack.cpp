@@ -6,6 +6,7 @@
 #include "detail/interface.hpp"
 #include "detail/lwip_address.hpp"
 #include "detail/stack_impl.hpp"
+#include "detail/tcp_tracer.hpp"
 #include "tunstack/error.hpp"
 #include "tunstack/netif/link.hpp"
 #include "tunstack_port.h"
@@ -141,6 +142,10 @@ stack_impl* stack_impl::current() noexcept { return g_current_impl; }
 
 stack_impl::~stack_impl() { shutdown(); }
 
+void stack_impl::trace_scan() {
+  if (tracer_) tracer_->scan(now_ns());
+}
+
 namespace {
 // lwIP's core-lock check: the stack's thread, or any thread while the io_context is stopped
 // (nothing runs the stack then, e.g. sockets destroyed after io_context::run() returned).
@@ -170,6 +175,7 @@ void stack_impl::start() {
     }
   }
   started_lwip_ = true;
+  if (options_.trace) tracer_ = std::make_unique<tcp_tracer>(options_.trace);
   // The first handler the io_context runs: from then on, the stack belongs to the thread that
   // runs it (see on_stack_thread).
   asio::post(io_, [weak = weak_from_this()] {
@@ -205,6 +211,8 @@ void stack_impl::shutdown() noexcept {
   }
   interfaces_.clear();
   free_all_pcbs();
+  trace_scan();  // the connections that were still open end here
+  tracer_.reset();
   drain_reassembly();
   clear_timeouts();
   for (std::size_t i = 0; i < MEMP_MAX; ++i) {
@@ -245,20 +253,25 @@ asio::io_context* stack_impl::io_context_of(const asio::any_io_executor& ex) noe
   return io_context_in(ex, std::make_integer_sequence<std::uintptr_t, 8>{});
 }
 
+std::chrono::nanoseconds stack_impl::now_ns() const noexcept {
+  if (options_.clock == clock_kind::manual) return std::chrono::nanoseconds(manual_now_ns_);
+  return std::chrono::steady_clock::now() - started_;
+}
+
 std::uint32_t stack_impl::now_ms() const noexcept {
-  if (options_.clock == clock_kind::manual) return manual_now_;
-  return static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                        std::chrono::steady_clock::now() - started_)
-                                        .count());
+  return static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::milliseconds>(now_ns()).count());
 }
 
 void stack_impl::run_due_timers() {
   sys_check_timeouts();
   ++timer_runs_;
+  trace_scan();
 }
 
 void stack_impl::schedule_timers() {
-  if (options_.clock == clock_kind::manual || !started_lwip_) return;
+  if (!started_lwip_) return;
+  trace_scan();  // called after every input batch and API call: what they changed
+  if (options_.clock == clock_kind::manual) return;
   const u32_t sleep = sys_timeouts_sleeptime();
   if (sleep == SYS_TIMEOUTS_SLEEPTIME_INFINITE) return;  // an armed timer finds nothing: fine
   const auto due = std::chrono::steady_clock::now() + std::chrono::milliseconds(sleep);
@@ -281,26 +294,32 @@ void stack_impl::on_timer() {
   schedule_timers();
 }
 
-void stack_impl::advance_time(std::chrono::milliseconds d) {
+void stack_impl::advance_time(std::chrono::nanoseconds d) {
   if (options_.clock != clock_kind::manual) {
     throw std::logic_error("tunstack::stack::advance_time needs a stack with clock_kind::manual");
   }
   if (d.count() < 0) throw std::invalid_argument("tunstack::stack::advance_time: negative duration");
-  auto remaining = static_cast<std::uint64_t>(d.count());
+  constexpr std::uint64_t ns_per_ms = 1'000'000;
+  const std::uint64_t target = manual_now_ns_ + static_cast<std::uint64_t>(d.count());
   for (;;) {
     const u32_t sleep = sys_timeouts_sleeptime();
-    if (sleep == SYS_TIMEOUTS_SLEEPTIME_INFINITE || sleep > remaining) break;
-    manual_now_ += sleep;
-    remaining -= sleep;
+    if (sleep == SYS_TIMEOUTS_SLEEPTIME_INFINITE) break;
+    // Due at a whole millisecond of lwIP's clock (which truncates ours).
+    const std::uint64_t due = (manual_now_ns_ / ns_per_ms + sleep) * ns_per_ms;
+    if (due > target) break;
+    manual_now_ns_ = std::max(manual_now_ns_, due);
     run_due_timers();
   }
-  manual_now_ += static_cast<std::uint32_t>(remaining);
+  manual_now_ns_ = target;
 }
 
-std::optional<std::chrono::milliseconds> stack_impl::next_timer() const {
+std::optional<std::chrono::nanoseconds> stack_impl::next_timer() const {
   const u32_t sleep = sys_timeouts_sleeptime();
   if (sleep == SYS_TIMEOUTS_SLEEPTIME_INFINITE) return std::nullopt;
-  return std::chrono::milliseconds(sleep);
+  if (options_.clock != clock_kind::manual) return std::chrono::milliseconds(sleep);
+  constexpr std::uint64_t ns_per_ms = 1'000'000;
+  const std::uint64_t due = (manual_now_ns_ / ns_per_ms + sleep) * ns_per_ms;
+  return std::chrono::nanoseconds(due > manual_now_ns_ ? due - manual_now_ns_ : 0);
 }
 
 interface_id stack_impl::add_interface(netif::link& link, const interface_config& config) {
@@ -352,28 +371,6 @@ stack_stats stack_impl::stats() const {
 
 namespace {
 
-const char* rfc9293_name(enum tcp_state state) {
-  switch (state) {
-    case CLOSED: return "CLOSED";
-    case LISTEN: return "LISTEN";
-    case SYN_SENT: return "SYN-SENT";
-    case SYN_RCVD: return "SYN-RECEIVED";
-    case ESTABLISHED: return "ESTABLISHED";
-    case FIN_WAIT_1: return "FIN-WAIT-1";
-    case FIN_WAIT_2: return "FIN-WAIT-2";
-    case CLOSE_WAIT: return "CLOSE-WAIT";
-    case CLOSING: return "CLOSING";
-    case LAST_ACK: return "LAST-ACK";
-    case TIME_WAIT: return "TIME-WAIT";
-  }
-  return "?";
-}
-
-asio::ip::tcp::endpoint endpoint_of(const ip_addr_t& address, u16_t port) {
-  if (IP_IS_ANY_TYPE_VAL(address)) return {asio::ip::address_v6::any(), port};
-  return {from_lwip(address), port};
-}
-
 tcp_connection_info describe(const tcp_pcb* pcb) {
   tcp_connection_info i;
   i.local = endpoint_of(pcb->local_ip, pcb->local_port);
@@ -387,12 +384,10 @@ tcp_connection_info describe(const tcp_pcb* pcb) {
   i.mss = pcb->mss;
   i.cwnd = pcb->cwnd;
   i.ssthresh = pcb->ssthresh;
-  // lwIP keeps sa = 8 * srtt and sv = 4 * rttvar, in slow-timer ticks (Jacobson/Karels).
-  if (pcb->sa != 0 || pcb->sv != 0) {
-    i.srtt = std::chrono::milliseconds((pcb->sa >> 3) * TCP_SLOW_INTERVAL);
-    i.rttvar = std::chrono::milliseconds((pcb->sv >> 2) * TCP_SLOW_INTERVAL);
-  }
-  i.rto = std::chrono::milliseconds(pcb->rto * TCP_SLOW_INTERVAL);
+  const rtt_figures rtt = rtt_of(pcb);
+  i.srtt = rtt.srtt;
+  i.rttvar = rtt.rttvar;
+  i.rto = rtt.rto;
   i.retransmissions = pcb->nrtx;
   return i;
 }
@@ -464,11 +459,11 @@ std::vector<tcp_connection_info> stack::tcp_connections() const {
 
 std::chrono::milliseconds stack::now() const { return std::chrono::milliseconds(impl_->now_ms()); }
 
-std::optional<std::chrono::milliseconds> stack::next_timer() const {
+std::optional<std::chrono::nanoseconds> stack::next_timer() const {
   return impl_->invoke([&] { return impl_->next_timer(); });
 }
 
-void stack::advance_time(std::chrono::milliseconds d) {
+void stack::advance_time(std::chrono::nanoseconds d) {
   impl_->invoke([&] { impl_->advance_time(d); });
 }
 

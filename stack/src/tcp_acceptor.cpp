@@ -48,6 +48,7 @@ class tcp_listener final : public std::enable_shared_from_this<tcp_listener>, pu
     tcp_arg(pcb_, this);
     tcp_accept(pcb_, &tcp_listener::on_accept);
     stack_.add_object(this);
+    stack_.trace_scan();  // a trace shows the listener from now on
   }
 
   ~tcp_listener() {

@@ -146,6 +146,18 @@ void tcp_connection::start_connect(const tcp::endpoint& peer, completion<std::er
   if (pcb_ != nullptr) return handler.complete(asio::error::already_connected);
   tcp_pcb* pcb = tcp_new_ip_type(pcb_type(peer.address()));
   if (pcb == nullptr) return handler.complete(asio::error::no_buffer_space);
+  if (bind_to_) {
+    const ip_addr_t local = bind_address(bind_to_->address());
+    if (!bind_to_->address().is_unspecified() && !is_local_address(local)) {
+      tcp_abort(pcb);  // lwIP would bind it and send from an address nobody answers
+      return handler.complete(std::make_error_code(std::errc::address_not_available));
+    }
+    const err_t bound = tcp_bind(pcb, &local, bind_to_->port());
+    if (bound != ERR_OK) {
+      tcp_abort(pcb);
+      return handler.complete(to_error_code(bound));  // ERR_USE: address_in_use
+    }
+  }
   attach(pcb);
   apply_options();
   error_ = {};
@@ -167,6 +179,13 @@ void tcp_connection::start_connect(const tcp::endpoint& peer, completion<std::er
     }
   });
   stack_.schedule_timers();  // SYN retransmissions need lwIP's TCP timer
+}
+
+void tcp_connection::bind(const tcp::endpoint& local, std::error_code& ec) {
+  ec = {};
+  if (!open_) ec = asio::error::bad_descriptor;
+  else if (pcb_ != nullptr || connecting_) ec = asio::error::already_connected;
+  else bind_to_ = local;
 }
 
 void tcp_connection::start_read(mutable_buffers buffers, completion<std::error_code, std::size_t> handler) {
@@ -648,6 +667,12 @@ void tcp::socket::close(std::error_code& ec) {
 
 void tcp::socket::cancel(std::error_code& ec) {
   detail::on_stack(impl_, ec, [](detail::tcp_connection& c) { c.cancel(); });
+}
+
+void tcp::socket::bind(const endpoint_type& local, std::error_code& ec) {
+  std::error_code result;
+  detail::on_stack(impl_, ec, [&](detail::tcp_connection& c) { c.bind(local, result); });
+  if (!ec) ec = result;
 }
 
 tcp::endpoint tcp::socket::local_endpoint(std::error_code& ec) const {

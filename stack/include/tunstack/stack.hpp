@@ -6,6 +6,7 @@
 
 #include "tunstack/log.hpp"
 #include "tunstack/stats.hpp"
+#include "tunstack/trace.hpp"
 
 #include <asio/any_io_executor.hpp>
 #include <asio/io_context.hpp>
@@ -53,6 +54,10 @@ struct stack_options {
   log_level log_max = log_level::info;
   /// Packets read from one link per wake-up before other work gets a turn. Default: 64.
   std::size_t rx_batch = 64;
+  /// Receives a TCP trace: every segment in and out, every state transition, every change of
+  /// a connection's congestion figures (see trace.hpp). Costs a scan of lwIP's connections per
+  /// packet while set. Default: none.
+  trace_sink trace;
 };
 
 /// How the stack uses one link.
@@ -124,11 +129,13 @@ class stack {
 
   /// lwIP's current time (milliseconds since the stack started; wraps after 49.7 days).
   std::chrono::milliseconds now() const;
-  /// Time until lwIP's next timer is due, or nullopt if none is pending.
-  std::optional<std::chrono::milliseconds> next_timer() const;
-  /// Moves the manual clock forward by @p d, running every timer when it falls due.
+  /// Time until lwIP's next timer is due, or nullopt if none is pending. lwIP counts in
+  /// milliseconds; with the manual clock, which keeps nanoseconds, this is exact.
+  std::optional<std::chrono::nanoseconds> next_timer() const;
+  /// Moves the manual clock forward by @p d, running every timer when it falls due (lwIP sees
+  /// whole milliseconds; the clock keeps the rest, so small steps add up exactly).
   /// @throws std::logic_error unless the stack uses clock_kind::manual.
-  void advance_time(std::chrono::milliseconds d);
+  void advance_time(std::chrono::nanoseconds d);
 
   /// The stack that runs on @p ex's io_context: this process's stack, or, if there is none and
   /// a provider is set (set_provider), the one the provider makes. This is how sockets made from

@@ -130,6 +130,18 @@ class tcp::socket {
   /// True from construction until close() (or until moved from).
   bool is_open() const noexcept;
 
+  /// Sets the local address (and port; 0: any free one) the next connect uses, as
+  /// asio::ip::tcp::socket::bind does before connecting. Packets leave through the interface
+  /// that owns the address. Fails with already_connected on a connected socket; an address the
+  /// stack does not own, or a port in use, fails the connect (address_not_available,
+  /// address_in_use), not this call.
+  void bind(const endpoint_type& local, std::error_code& ec);
+  void bind(const endpoint_type& local) {
+    std::error_code ec;
+    bind(local, ec);
+    detail::throw_if(ec, "tunstack::tcp::socket::bind");
+  }
+
   /// Connects to @p peer. Completion signature: void(std::error_code).
   /// Errors: connection_refused (the peer answered with RST), timed_out (no answer after
   /// lwIP's SYN retries), network_unreachable (no route), already_connected, already_started.

@@ -4,8 +4,10 @@
 #define TUNSTACK_DETAIL_LWIP_ADDRESS_HPP
 
 #include "lwip/ip_addr.h"
+#include "lwip/netif.h"
 
 #include <asio/ip/address.hpp>
+#include <asio/ip/tcp.hpp>
 
 #include <cstring>
 
@@ -35,6 +37,22 @@ inline asio::ip::address from_lwip(const ip_addr_t& a) {
   asio::ip::address_v4::bytes_type bytes;
   std::memcpy(bytes.data(), &ip_2_ip4(&a)->addr, bytes.size());
   return asio::ip::address_v4{bytes};
+}
+
+/// A pcb's endpoint; an any-type address (a dual-stack listener's) shows as [::].
+inline asio::ip::tcp::endpoint endpoint_of(const ip_addr_t& address, u16_t port) {
+  if (IP_IS_ANY_TYPE_VAL(address)) return {asio::ip::address_v6::any(), port};
+  return {from_lwip(address), port};
+}
+
+/// True if one of the stack's interfaces has @p a.
+inline bool is_local_address(const ip_addr_t& a) {
+  struct netif* n = nullptr;
+  NETIF_FOREACH(n) {
+    if (IP_IS_V4_VAL(a) && ip4_addr_cmp(ip_2_ip4(&a), netif_ip4_addr(n))) return true;
+    if (IP_IS_V6_VAL(a) && netif_get_ip6_addr_match(n, ip_2_ip6(&a)) >= 0) return true;
+  }
+  return false;
 }
 
 /// The lwIP address to bind for @p a: the unspecified IPv6 address binds both families (as

@@ -22,6 +22,7 @@
 namespace tunstack::detail {
 
 class interface;
+class tcp_tracer;
 
 /// Something that holds lwIP state (a pcb) on behalf of the application: a socket's
 /// connection, a listener. When the stack goes away first, it must let go of that state and
@@ -72,11 +73,17 @@ class stack_impl : public std::enable_shared_from_this<stack_impl> {
   }
 
   std::uint32_t now_ms() const noexcept;
+  /// The stack's clock at full resolution (for traces).
+  std::chrono::nanoseconds now_ns() const noexcept;
+  /// The TCP tracer, when stack_options::trace is set.
+  tcp_tracer* tracer() const noexcept { return tracer_.get(); }
+  /// Reports TCP state and congestion changes since the last call (if tracing).
+  void trace_scan();
   /// Re-arms the timer to lwIP's next deadline. Call after anything that may add lwIP timers:
   /// every input batch and every API call.
   void schedule_timers();
-  void advance_time(std::chrono::milliseconds d);
-  std::optional<std::chrono::milliseconds> next_timer() const;
+  void advance_time(std::chrono::nanoseconds d);
+  std::optional<std::chrono::nanoseconds> next_timer() const;
 
   bool logs(log_level level) const noexcept {
     return options_.log && level <= options_.log_max;
@@ -149,7 +156,8 @@ class stack_impl : public std::enable_shared_from_this<stack_impl> {
   bool timer_armed_ = false;
   std::chrono::steady_clock::time_point timer_due_{};
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
-  std::uint32_t manual_now_ = 0;
+  std::uint64_t manual_now_ns_ = 0;
+  std::unique_ptr<tcp_tracer> tracer_;
   std::uint64_t timer_runs_ = 0;
   // The thread that created the stack may call lwIP until the io_context first runs one of our
   // handlers (a handler posted at start-up); from then on, the thread that runs the io_context.

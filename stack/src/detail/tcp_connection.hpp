@@ -36,6 +36,8 @@ class tcp_connection final : public std::enable_shared_from_this<tcp_connection>
 
   // Operations; each runs on the stack's thread and completes by posting.
   void start_connect(const tcp::endpoint& peer, completion<std::error_code> handler);
+  /// The local endpoint the next connect binds to.
+  void bind(const tcp::endpoint& local, std::error_code& ec);
   void start_read(mutable_buffers buffers, completion<std::error_code, std::size_t> handler);
   void start_write(const_buffers buffers, completion<std::error_code, std::size_t> handler);
   void shutdown(asio::socket_base::shutdown_type what, std::error_code& ec);
@@ -126,6 +128,7 @@ class tcp_connection final : public std::enable_shared_from_this<tcp_connection>
   std::uint32_t keep_idle_ms_ = 7'200'000;
   std::uint32_t keep_interval_ms_ = 75'000;
   std::uint32_t keep_count_ = 9;
+  std::optional<tcp::endpoint> bind_to_;
 };
 
 }  // namespace tunstack::detail

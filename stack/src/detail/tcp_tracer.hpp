@@ -1,0 +1,72 @@
+// detail/tcp_tracer.hpp - the machinery behind stack_options::trace (see tunstack/trace.hpp):
+// decodes TCP segments as the link adapter passes them, and compares lwIP's pcbs with what it
+// saw last time to report state transitions and changed congestion figures.
+#ifndef TUNSTACK_DETAIL_TCP_TRACER_HPP
+#define TUNSTACK_DETAIL_TCP_TRACER_HPP
+
+#include "tunstack/trace.hpp"
+
+#include "lwip/tcpbase.h"
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <unordered_map>
+
+struct pbuf;
+struct tcp_pcb;
+
+namespace tunstack::detail {
+
+/// RFC 9293's name for an lwIP TCP state ("SYN-RECEIVED", "TIME-WAIT", ...).
+const char* rfc9293_name(enum tcp_state state) noexcept;
+
+/// A connection's RTT estimate and retransmission timeout, in milliseconds. lwIP keeps
+/// sa = 8 * srtt and sv = 4 * rttvar in ticks of its slow timer (Jacobson/Karels).
+struct rtt_figures {
+  std::optional<std::chrono::milliseconds> srtt, rttvar;  ///< unset before the first sample
+  std::chrono::milliseconds rto{0};
+};
+rtt_figures rtt_of(const struct tcp_pcb* pcb) noexcept;
+
+class tcp_tracer {
+ public:
+  explicit tcp_tracer(trace_sink sink) : sink_(std::move(sink)) {}
+
+  /// A packet through interface @p interface; reports it if it is a TCP segment.
+  void packet(std::chrono::nanoseconds now, bool outbound, const std::string& interface, const struct pbuf* p);
+  /// Compares every pcb with the previous scan: new, changed and vanished connections.
+  void scan(std::chrono::nanoseconds now);
+
+ private:
+  using endpoint = asio::ip::tcp::endpoint;
+  // What the SYN of one direction (source -> destination) told: its ISN and window scale.
+  struct direction {
+    std::uint32_t isn = 0;
+    std::optional<std::uint8_t> window_scale;
+  };
+  struct snapshot {
+    endpoint local, remote;
+    enum tcp_state state = CLOSED;
+    std::uint32_t cwnd = 0, ssthresh = 0;
+    std::int32_t sa = 0, sv = 0, rto = 0;
+    bool seen = false;
+  };
+
+  void segment(std::chrono::nanoseconds now, bool outbound, const std::string& interface,
+               const endpoint& source, const endpoint& destination, std::span<const std::byte> tcp,
+               std::size_t payload);
+  void report_gone(std::chrono::nanoseconds now, const snapshot& s);
+  void forget(const endpoint& a, const endpoint& b);
+
+  trace_sink sink_;
+  std::map<std::pair<endpoint, endpoint>, direction> directions_;
+  std::unordered_map<const void*, snapshot> pcbs_;
+};
+
+}  // namespace tunstack::detail
+
+#endif  // TUNSTACK_DETAIL_TCP_TRACER_HPP
