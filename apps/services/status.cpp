@@ -1,6 +1,8 @@
 // status.cpp - the status model and its three renderings (see status.hpp).
 #include "status.hpp"
 
+#include "tunstack/trace.hpp"
+
 #include "http/response.hpp"
 #include "tunstack/version.hpp"
 
@@ -18,11 +20,6 @@ json protocol(const tunstack::protocol_counters& p) {
   return {{"recv", p.recv},     {"xmit", p.xmit},       {"fw", p.fw},         {"drop", p.drop},
           {"chkerr", p.chkerr}, {"lenerr", p.lenerr},   {"memerr", p.memerr}, {"rterr", p.rterr},
           {"proterr", p.proterr}, {"opterr", p.opterr}, {"err", p.err}};
-}
-
-std::string endpoint_text(const asio::ip::tcp::endpoint& e) {
-  const auto a = e.address();
-  return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(e.port());
 }
 
 json optional_ms(const std::optional<std::chrono::milliseconds>& d) {

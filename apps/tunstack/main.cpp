@@ -7,6 +7,7 @@
 #include "echo_discard.hpp"
 #include "http/server.hpp"
 #include "status.hpp"
+#include "trace_json.hpp"
 #include "tunstack/tunstack.hpp"
 
 #include <asio/io_context.hpp>
@@ -16,7 +17,10 @@
 #include <filesystem>
 #include <functional>
 
+#include <cerrno>
 #include <csignal>
+#include <cstring>
+#include <fstream>
 #include <cstdio>
 #include <iostream>
 #include <optional>
@@ -110,7 +114,27 @@ int run(const options& o) {
     sink(tunstack::log_level::info, "kernel side of " + tun.name() + ": " + kernel_side(o) + ", link up");
   }
 
-  tunstack::stack st{io, {.log = sink, .log_max = level}};
+  // --trace tcp and --trace-json: the stack's TCP events, as lines on stdout and JSON lines.
+  std::ofstream trace_json;
+  if (o.trace_json) {
+    trace_json.open(*o.trace_json, std::ios::trunc);
+    if (!trace_json) {
+      throw std::runtime_error("cannot write the --trace-json file " + *o.trace_json + ": " + std::strerror(errno));
+    }
+  }
+  tunstack::trace_sink trace;
+  if (o.trace_tcp || o.trace_json) {
+    trace = [&](const tunstack::trace_event& e) {
+      if (o.trace_tcp) {
+        const std::string line = tunstack::to_string(e) + '\n';
+        std::fwrite(line.data(), 1, line.size(), stdout);
+        std::fflush(stdout);  // line by line, so that `| grep` shows events as they happen
+      }
+      if (trace_json.is_open()) trace_json << tunstack::services::to_json(e).dump() << '\n' << std::flush;
+    };
+  }
+
+  tunstack::stack st{io, {.log = sink, .log_max = level, .trace = trace}};
   tunstack::interface_config config{.ipv4 = o.addr};
   if (o.addr6) config.ipv6.push_back(*o.addr6);
   config.on_link_failure = [&](std::error_code ec) {

@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <filesystem>
 #include <sstream>
 
 namespace tunstack::app {
@@ -39,6 +40,21 @@ CLI::Validator interface_name() {
         if (value.find_first_of("/: \t\n") != std::string::npos || value == "." || value == "..") {
           return "'" + value + "' is not a valid interface name (no '/', ':' or spaces)";
         }
+        return {};
+      },
+      "");
+}
+
+// A file we can create: its directory exists (the file itself may or may not).
+CLI::Validator writable_file_location() {
+  return CLI::Validator(
+      [](std::string& value) -> std::string {
+        if (value.empty()) return "needs a file name";
+        const std::filesystem::path p{value};
+        const auto dir = p.has_parent_path() ? p.parent_path() : std::filesystem::path{"."};
+        std::error_code ec;
+        if (!std::filesystem::is_directory(dir, ec)) return "directory '" + dir.string() + "' of '" + value + "' does not exist";
+        if (std::filesystem::is_directory(p, ec)) return "'" + value + "' is a directory; give a file name";
         return {};
       },
       "");
@@ -174,6 +190,17 @@ parse_result parse(const std::vector<std::string>& args) {
       ->type_name("DIR")->check(CLI::ExistingDirectory)->group(services);
   app.add_option("--stats-interval", o.stats_interval, "Print a one-line summary of the counters to stderr every SECONDS")
       ->type_name("SECONDS")->check(CLI::Range(0.1, 86400.0))->group(services);
+  const std::string observing = "Observing";
+  std::string trace;
+  app.add_option("--trace", trace,
+                 "Print one line per TCP event on stdout: 'tcp' shows every segment in and out "
+                 "(flags, relative seq/ack, window, length, options), every connection's state "
+                 "transitions (RFC 9293 names) and its cwnd, ssthresh, srtt/rttvar and rto when they "
+                 "change. Try: --trace tcp | grep ' state '")
+      ->type_name("tcp")->check(CLI::IsMember({"tcp"}))->group(observing);
+  app.add_option("--trace-json", o.trace_json,
+                 "Write the same TCP events as JSON lines to FILE (for jq and other tools)")
+      ->type_name("FILE")->check(writable_file_location())->group(observing);
   const std::string limits = "HTTP limits";
   app.add_option("--http-max-request-line", o.http_max_request_line, "Longest request line (longer: 414)")
       ->capture_default_str()->type_name("BYTES")->check(CLI::Range(64, 1 << 20))->group(limits);
@@ -219,6 +246,7 @@ parse_result parse(const std::vector<std::string>& args) {
     return exit_request{exit_usage, "tunstack: " + std::string(e.what()) + "\nRun 'tunstack --help' for the options.\n"};
   }
 
+  o.trace_tcp = trace == "tcp";
   if (no_echo) o.echo_port = 0;
   if (no_discard) o.discard_port = 0;
   if (no_http) o.http_port = 0;

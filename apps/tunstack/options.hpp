@@ -33,6 +33,10 @@ struct options {
   std::optional<std::string> www;  ///< directory of static files (checked to exist)
   double stats_interval = 0;       ///< seconds between summary lines on stderr; 0: none
 
+  // Observing.
+  bool trace_tcp = false;                 ///< --trace tcp: one line per TCP event on stdout
+  std::optional<std::string> trace_json;  ///< --trace-json FILE: the same events as JSON lines
+
   // HTTP limits.
   std::size_t http_max_request_line = 8 * 1024;
   std::size_t http_max_header_bytes = 16 * 1024;

@@ -229,24 +229,6 @@ std::string seconds(std::chrono::nanoseconds t) {
   return b;
 }
 
-std::string text(const asio::ip::tcp::endpoint& e) {
-  if (e.address().is_v6()) return "[" + e.address().to_string() + "]:" + std::to_string(e.port());
-  return e.address().to_string() + ":" + std::to_string(e.port());
-}
-
-std::string flags_text(std::uint8_t f) {
-  std::string s;
-  if (f & tcp_flags::syn) s += 'S';
-  if (f & tcp_flags::fin) s += 'F';
-  if (f & tcp_flags::rst) s += 'R';
-  if (f & tcp_flags::psh) s += 'P';
-  if (f & tcp_flags::urg) s += 'U';
-  if (f & tcp_flags::ece) s += 'E';
-  if (f & tcp_flags::cwr) s += 'W';
-  if (f & tcp_flags::ack) s += '.';
-  return s.empty() ? std::string{"none"} : s;
-}
-
 std::string options_text(const tcp_segment_options& o) {
   std::string s;
   auto add = [&](const std::string& item) { s += (s.empty() ? "" : ",") + item; };
@@ -264,22 +246,40 @@ std::string ms(const std::optional<std::chrono::milliseconds>& v) {
 
 }  // namespace
 
+std::string tcp_flags_text(std::uint8_t f) {
+  std::string s;
+  if (f & tcp_flags::syn) s += 'S';
+  if (f & tcp_flags::fin) s += 'F';
+  if (f & tcp_flags::rst) s += 'R';
+  if (f & tcp_flags::psh) s += 'P';
+  if (f & tcp_flags::urg) s += 'U';
+  if (f & tcp_flags::ece) s += 'E';
+  if (f & tcp_flags::cwr) s += 'W';
+  if (f & tcp_flags::ack) s += '.';
+  return s;
+}
+
+std::string endpoint_text(const asio::ip::tcp::endpoint& e) {
+  const auto a = e.address();
+  return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(e.port());
+}
+
 std::string to_string(const trace_event& event) {
   struct visitor {
     std::string operator()(const trace_segment& s) const {
-      std::string line = seconds(s.time) + (s.outbound ? " out   " : " in    ") + s.interface + " " + text(s.source) +
-                         " > " + text(s.destination) + " [" + flags_text(s.flags) + "] seq " + std::to_string(s.seq);
+      std::string line = seconds(s.time) + (s.outbound ? " out   " : " in    ") + s.interface + " " + endpoint_text(s.source) +
+                         " > " + endpoint_text(s.destination) + " [" + (s.flags == 0 ? std::string{"none"} : tcp_flags_text(s.flags)) + "] seq " + std::to_string(s.seq);
       if (s.flags & tcp_flags::ack) line += " ack " + std::to_string(s.ack);
       line += " win " + std::to_string(s.window) + " len " + std::to_string(s.length);
       return line + options_text(s.options);
     }
     std::string operator()(const trace_state& s) const {
-      std::string line = seconds(s.time) + " state " + text(s.local);
-      if (s.remote.port() != 0) line += " " + text(s.remote);
+      std::string line = seconds(s.time) + " state " + endpoint_text(s.local);
+      if (s.remote.port() != 0) line += " " + endpoint_text(s.remote);
       return line + " " + s.from + " -> " + s.to;
     }
     std::string operator()(const trace_metrics& m) const {
-      return seconds(m.time) + " cc    " + text(m.local) + " " + text(m.remote) + " cwnd " + std::to_string(m.cwnd) +
+      return seconds(m.time) + " cc    " + endpoint_text(m.local) + " " + endpoint_text(m.remote) + " cwnd " + std::to_string(m.cwnd) +
              " ssthresh " + std::to_string(m.ssthresh) + " srtt " + ms(m.srtt) + " rttvar " + ms(m.rttvar) + " rto " +
              std::to_string(m.rto.count()) + "ms";
     }

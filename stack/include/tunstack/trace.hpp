@@ -91,6 +91,11 @@ using trace_sink = std::function<void(const trace_event&)>;
 /// and "." for ACK).
 std::string to_string(const trace_event& event);
 
+/// Flags as tcpdump writes them: "S", "S.", "F.", "R", "P." ("" for none).
+std::string tcp_flags_text(std::uint8_t flags);
+/// "10.0.3.50:7", "[fd00:3::50]:7".
+std::string endpoint_text(const asio::ip::tcp::endpoint& e);
+
 }  // namespace tunstack
 
 #endif  // TUNSTACK_TRACE_HPP
