@@ -33,6 +33,9 @@ struct options {
   std::optional<std::string> www;  ///< directory of static files (checked to exist)
   double stats_interval = 0;       ///< seconds between summary lines on stderr; 0: none
 
+  // Observing.
+  std::optional<std::string> pcap;  ///< capture file to write (its directory checked to exist)
+
   // HTTP limits.
   std::size_t http_max_request_line = 8 * 1024;
   std::size_t http_max_header_bytes = 16 * 1024;
