@@ -24,17 +24,19 @@ namespace tunstack::netif {
 
 /// Settings of a capture_link.
 struct capture_options {
-  /// The pcap file to write. An existing file is replaced; its directory must exist.
+  /// The pcap file to write. An existing file is replaced; its directory must exist. A path
+  /// is always a file name ("-" is a file called "-", not standard output).
   std::filesystem::path path;
 
   /// The time stamped on each packet: nanoseconds since the Unix epoch. Called once per
   /// captured packet, on the stack's thread. Default (empty): the system's real-time clock
-  /// (CLOCK_REALTIME). A simulation passes its virtual clock here.
+  /// (CLOCK_REALTIME). A simulation passes its virtual clock here. Must not throw.
   std::function<std::chrono::nanoseconds()> clock;
 
   /// Called once, on the stack's thread, the first time a packet cannot be written (e.g. the
   /// disk is full), with the reason and a sentence for a person. Packets keep flowing either
-  /// way; every packet not written is counted in "pcap_write_errors". Default: none.
+  /// way; every packet not written is counted in "pcap_write_errors". Must not throw (it runs
+  /// inside the link's noexcept receive/send). Default: none.
   std::function<void(std::error_code, std::string_view message)> on_write_error;
 };
 
