@@ -15,6 +15,7 @@
 #include <doctest/doctest.h>
 #include <pcap/pcap.h>
 
+#include <array>
 #include <chrono>
 #include <csignal>
 #include <cstdint>
@@ -364,4 +365,28 @@ TEST_CASE("pcap: a write that fails is counted and reported once, packets still 
   CHECK(t.device_counter("pcap_packets") == 3);
   CHECK(t.device_counter("pcap_write_errors") == 3);
   CHECK(reports.size() == 1);
+}
+
+TEST_CASE("pcap: a path of \"-\" is a file of that name, not standard output as libpcap would take it") {
+  temp_dir dir;
+  struct in_directory {  // runs the block in dir, and goes back even if it fails
+    fs::path previous = fs::current_path();
+    explicit in_directory(const fs::path& d) { fs::current_path(d); }
+    ~in_directory() { fs::current_path(previous); }
+  };
+  {
+    const in_directory here{dir.path};
+    asio::io_context io;
+    tunstack::netif::memory_link wire{io.get_executor()};
+    capture_link capture{wire, {.path = "-"}};
+    wire.inject(echo_request());
+    std::array<std::byte, 1500> buffer;
+    const asio::mutable_buffer b = asio::buffer(buffer);
+    std::error_code ec;
+    CHECK(capture.receive(std::span(&b, 1), ec) == echo_request().size());
+    CHECK_FALSE(ec);
+  }
+  const auto records = read_capture(dir.path / "-");
+  REQUIRE(records.size() == 1);
+  CHECK(records[0].data == echo_request());
 }
