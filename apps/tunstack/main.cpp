@@ -71,6 +71,22 @@ void print_summary(const tunstack::stack_stats& s) {
                static_cast<unsigned long long>(s.icmp4.xmit));
 }
 
+// --pcap FILE: wraps @p inner in a capture_link (made in @p capture) and returns it; without
+// --pcap returns @p inner. The file shows what the stack receives and sends.
+tunstack::netif::link& with_capture(const options& o, tunstack::netif::link& inner,
+                                    std::optional<tunstack::netif::capture_link>& capture,
+                                    const tunstack::log_sink& sink) {
+  if (!o.pcap) return inner;
+  capture.emplace(inner, tunstack::netif::capture_options{
+                             .path = *o.pcap,
+                             .on_write_error = [sink](std::error_code, std::string_view message) {
+                               sink(tunstack::log_level::warning, message);
+                             }});
+  sink(tunstack::log_level::info, "capturing every packet of " + inner.name() + " to " + *o.pcap +
+                                      " (read it while tunstack runs: tcpdump -r " + *o.pcap + " -nn)");
+  return *capture;
+}
+
 std::string addresses(const options& o) {
   std::string s = o.addr.to_string();
   if (o.addr6) s += " and " + o.addr6->to_string();
@@ -114,6 +130,11 @@ int run(const options& o) {
     sink(tunstack::log_level::info, "kernel side of " + tun.name() + ": " + kernel_side(o) + ", link up");
   }
 
+  // Link decorators around the device, innermost first; the stack attaches to the outermost.
+  // The capture is outermost, so that its file shows what the stack itself sees.
+  std::optional<tunstack::netif::capture_link> capture;
+  tunstack::netif::link& link = with_capture(o, tun, capture, sink);
+
   // --trace tcp and --trace-json: the stack's TCP events, as lines on stdout and JSON lines.
   std::ofstream trace_json;
   if (o.trace_json) {
@@ -143,7 +164,7 @@ int run(const options& o) {
     exit_code = exit_failure;
     io.stop();
   };
-  st.add_interface(tun, config);
+  st.add_interface(link, config);
 
   // The services, on IPv4 and IPv6 alike; their counters feed the status model.
   namespace svc = tunstack::services;
@@ -206,6 +227,11 @@ int run(const options& o) {
                  stopped_by, static_cast<double>(stats.uptime.count()) / 1000.0,
                  static_cast<unsigned long long>(in), static_cast<unsigned long long>(out),
                  static_cast<unsigned long long>(dropped + stats.ip4.drop + stats.ip6.drop));
+  }
+  if (capture) {
+    std::fprintf(stderr, "tunstack: captured %llu packets in %s (%llu could not be written)\n",
+                 static_cast<unsigned long long>(capture->packets()), capture->path().c_str(),
+                 static_cast<unsigned long long>(capture->write_errors()));
   }
   if (o.verbosity > 0) print_summary(stats);
   return exit_code;

@@ -45,16 +45,21 @@ CLI::Validator interface_name() {
       "");
 }
 
-// A file we can create: its directory exists (the file itself may or may not).
-CLI::Validator writable_file_location() {
+// A file we are about to create: its directory must exist, and it must not be a directory.
+CLI::Validator new_file() {
   return CLI::Validator(
       [](std::string& value) -> std::string {
-        if (value.empty()) return "needs a file name";
-        const std::filesystem::path p{value};
-        const auto dir = p.has_parent_path() ? p.parent_path() : std::filesystem::path{"."};
+        namespace fs = std::filesystem;
+        if (value.empty()) return "give a file name, like /tmp/tun0.out";
+        const fs::path path(value);
+        const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
         std::error_code ec;
-        if (!std::filesystem::is_directory(dir, ec)) return "directory '" + dir.string() + "' of '" + value + "' does not exist";
-        if (std::filesystem::is_directory(p, ec)) return "'" + value + "' is a directory; give a file name";
+        if (!fs::is_directory(dir, ec)) {
+          return "the directory " + dir.string() + " does not exist; create it first, or choose another path";
+        }
+        if (fs::is_directory(path, ec)) {
+          return "'" + value + "' is a directory; give a file name, like " + (path / "capture.pcap").string();
+        }
         return {};
       },
       "");
@@ -191,6 +196,12 @@ parse_result parse(const std::vector<std::string>& args) {
   app.add_option("--stats-interval", o.stats_interval, "Print a one-line summary of the counters to stderr every SECONDS")
       ->type_name("SECONDS")->check(CLI::Range(0.1, 86400.0))->group(services);
   const std::string observing = "Observing";
+  std::string pcap;
+  app.add_option("--pcap", pcap,
+                 "Write every packet the stack receives and sends to FILE (pcap, raw IP, nanosecond "
+                 "timestamps; an existing FILE is replaced). Each packet is written as it passes, so "
+                 "the file can be read while tunstack runs: tcpdump -r FILE -nn, or open it in Wireshark")
+      ->type_name("FILE")->check(new_file())->group(observing);
   std::string trace;
   app.add_option("--trace", trace,
                  "Print one line per TCP event on stdout: 'tcp' shows every segment in and out "
@@ -200,7 +211,7 @@ parse_result parse(const std::vector<std::string>& args) {
       ->type_name("tcp")->check(CLI::IsMember({"tcp"}))->group(observing);
   app.add_option("--trace-json", o.trace_json,
                  "Write the same TCP events as JSON lines to FILE (for jq and other tools)")
-      ->type_name("FILE")->check(writable_file_location())->group(observing);
+      ->type_name("FILE")->check(new_file())->group(observing);
   const std::string limits = "HTTP limits";
   app.add_option("--http-max-request-line", o.http_max_request_line, "Longest request line (longer: 414)")
       ->capture_default_str()->type_name("BYTES")->check(CLI::Range(64, 1 << 20))->group(limits);
@@ -227,6 +238,7 @@ parse_result parse(const std::vector<std::string>& args) {
       "  ping 10.0.3.50; ping -6 fd00:3::50     (in another terminal) replies come from tunstack\n"
       "  echo hi | nc -N 10.0.3.50 7     echo;  curl http://10.0.3.50/   the status page\n"
       "  sudo tunstack --www ./site --stats-interval 5   serve files, print counters every 5 s\n"
+      "  sudo tunstack --pcap /tmp/tun0.pcap   capture; meanwhile: tcpdump -r /tmp/tun0.pcap -nn\n"
       "  sudo tunstack --dev tun1 --addr 10.9.0.2/24 --host-addr 10.9.0.1/24 --addr6 none\n"
       "  sudo ip tuntap add dev tun7 mode tun user $USER    a persistent device for your user;\n"
       "  sudo ip addr add 10.0.3.1/24 dev tun7 && sudo ip link set tun7 up\n"
@@ -251,6 +263,7 @@ parse_result parse(const std::vector<std::string>& args) {
   if (no_discard) o.discard_port = 0;
   if (no_http) o.http_port = 0;
   if (!www.empty()) o.www = www;
+  if (!pcap.empty()) o.pcap = pcap;
   if (o.www && no_http) {
     return exit_request{exit_usage, "tunstack: --www needs the HTTP server; drop --no-http\nRun 'tunstack --help' for the options.\n"};
   }

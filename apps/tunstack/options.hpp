@@ -36,6 +36,7 @@ struct options {
   // Observing.
   bool trace_tcp = false;                 ///< --trace tcp: one line per TCP event on stdout
   std::optional<std::string> trace_json;  ///< --trace-json FILE: the same events as JSON lines
+  std::optional<std::string> pcap;  ///< capture file to write (its directory checked to exist)
 
   // HTTP limits.
   std::size_t http_max_request_line = 8 * 1024;

@@ -4,6 +4,7 @@
 
 #include <doctest/doctest.h>
 
+#include <filesystem>
 #include <variant>
 
 using tunstack::app::exit_request;
@@ -81,4 +82,36 @@ TEST_CASE("options: --help and --version exit 0 with their text") {
   const exit_request version = refused({"--version"});
   CHECK(version.status == 0);
   CHECK(version.text.find("lwIP 2.1.3") != std::string::npos);
+}
+
+TEST_CASE("options: --pcap takes a file in an existing directory, and is off by default") {
+  CHECK_FALSE(parsed({}).pcap.has_value());
+  const std::string file = (std::filesystem::temp_directory_path() / "tunstack-options-test.pcap").string();
+  const options o = parsed({"--pcap", file});
+  REQUIRE(o.pcap.has_value());
+  CHECK(*o.pcap == file);
+  CHECK_FALSE(std::filesystem::exists(file));  // parsing checks, it creates nothing
+  CHECK(parsed({"--pcap", "capture.pcap"}).pcap == "capture.pcap");  // the current directory
+
+  const exit_request help = refused({"--help"});
+  CHECK(help.text.find("Observing") != std::string::npos);
+  CHECK(help.text.find("tcpdump -r FILE -nn") != std::string::npos);
+}
+
+TEST_CASE("options: --pcap in a missing directory, or naming a directory, exits 2 naming --pcap") {
+  const auto missing = std::filesystem::temp_directory_path() / "tunstack-no-such-dir" / "x.pcap";
+  REQUIRE_FALSE(std::filesystem::exists(missing.parent_path()));
+  const exit_request e = refused({"--pcap", missing.string()});
+  CHECK(e.status == 2);
+  CHECK(e.text.find("--pcap") != std::string::npos);
+  CHECK(e.text.find(missing.parent_path().string() + " does not exist") != std::string::npos);
+
+  const exit_request dir = refused({"--pcap", std::filesystem::temp_directory_path().string()});
+  CHECK(dir.status == 2);
+  CHECK(dir.text.find("--pcap") != std::string::npos);
+  CHECK(dir.text.find("is a directory") != std::string::npos);
+
+  const exit_request empty = refused({"--pcap", ""});
+  CHECK(empty.status == 2);
+  CHECK(empty.text.find("--pcap") != std::string::npos);
 }

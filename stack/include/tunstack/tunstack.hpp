@@ -6,6 +6,7 @@
 #include "tunstack/log.hpp"
 #include "tunstack/netif/link.hpp"
 #include "tunstack/netif/memory_link.hpp"
+#include "tunstack/netif/pcap_link.hpp"
 #include "tunstack/netif/tun_device.hpp"
 #include "tunstack/stack.hpp"
 #include "tunstack/stats.hpp"
