@@ -4,7 +4,10 @@
 
 #include "tunstack/error.hpp"
 #include "tunstack/log.hpp"
+#include "tunstack/netif/impaired_link.hpp"
 #include "tunstack/netif/link.hpp"
+#include "tunstack/netif/link_clock.hpp"
+#include "tunstack/netif/manual_link_clock.hpp"
 #include "tunstack/netif/memory_link.hpp"
 #include "tunstack/netif/pcap_link.hpp"
 #include "tunstack/netif/tun_device.hpp"
