@@ -27,10 +27,24 @@ std::mt19937_64& rng() {
   return engine;
 }
 
-// Secret for RFC 6528 ISNs; drawn from rng() at seed time so a fixed seed reproduces it.
-std::array<std::uint64_t, 2>& isn_secret() {
-  static std::array<std::uint64_t, 2> secret{rng()(), rng()()};
-  return secret;
+// Secret for RFC 6528 ISNs; drawn from rng() at seed time so a fixed seed reproduces it, or on
+// first use when nobody seeded. (Drawing it in a static initialiser consumed two numbers only
+// in the process's first stack, so the same seed gave that stack other ports and ISNs.)
+struct secret_state {
+  std::array<std::uint64_t, 2> value{};
+  bool drawn = false;
+};
+secret_state& secret() {
+  static secret_state s;
+  return s;
+}
+void draw_secret() {
+  secret().value = {rng()(), rng()()};
+  secret().drawn = true;
+}
+const std::array<std::uint64_t, 2>& isn_secret() {
+  if (!secret().drawn) draw_secret();
+  return secret().value;
 }
 
 std::uint32_t steady_ms() {
@@ -69,7 +83,7 @@ void uninstall() noexcept { g_hooks = hooks{}; }
 
 void seed_random(std::uint64_t seed) noexcept {
   rng().seed(seed);
-  isn_secret() = {rng()(), rng()()};
+  draw_secret();
 }
 
 }  // namespace tunstack::port

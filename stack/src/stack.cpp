@@ -103,6 +103,18 @@ void drain_reassembly() {
   }
 }
 
+// lwIP runs its slow TCP timer on every second call of tcp_tmr(), counting the calls in a
+// static that no API resets; left odd by one stack, the next one's retransmissions and
+// keep-alives would fire 250 ms off, so the same seed would not repeat a run. With no pcbs
+// left, one call of tcp_tmr() shows the parity (tcp_ticks moves when the slow timer runs) and
+// a second one, if needed, restores the state of a fresh process.
+void reset_tcp_timer_phase() {
+  const u32_t ticks = tcp_ticks;
+  tcp_tmr();
+  if (tcp_ticks != ticks) tcp_tmr();  // the count is odd now; one more makes it even
+  tcp_ticks = 0;
+}
+
 bool is_cyclic_timer(const void* arg) {
   const void* first = &lwip_cyclic_timers[0];
   const void* past = &lwip_cyclic_timers[lwip_num_cyclic_timers];
@@ -215,6 +227,7 @@ void stack_impl::shutdown() noexcept {
   tracer_.reset();
   drain_reassembly();
   clear_timeouts();
+  reset_tcp_timer_phase();  // after clear_timeouts(), whose last run of TCP's timer counts too
   for (std::size_t i = 0; i < MEMP_MAX; ++i) {
     const stats_mem* pool = lwip_stats.memp[i];
     if (pool != nullptr && pool->used != 0 && i != MEMP_SYS_TIMEOUT) {
