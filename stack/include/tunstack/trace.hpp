@@ -70,8 +70,9 @@ struct trace_metrics {
   std::chrono::nanoseconds time{0};
   asio::ip::tcp::endpoint local, remote;
   std::uint32_t cwnd = 0, ssthresh = 0;  ///< bytes
-  /// Smoothed RTT and its variation; unset until the first RTT sample. lwIP measures in
-  /// ticks of its 500 ms slow timer, so these are multiples of 500 ms divided by 8 and 4.
+  /// Smoothed RTT and its variation, as lwIP's estimator holds them: it counts in ticks of its
+  /// 500 ms slow timer (srtt = sa/8, rttvar = sv/4 ticks), so on a fast link srtt stays 0 ms.
+  /// lwIP starts rttvar at its initial RTO's share; unset only while both are zero.
   std::optional<std::chrono::milliseconds> srtt, rttvar;
   std::chrono::milliseconds rto{0};  ///< retransmission timeout
 };
@@ -82,13 +83,13 @@ using trace_sink = std::function<void(const trace_event&)>;
 
 /// The event as one stable, greppable line (no newline), e.g.
 /// @code
-///     0.000000 tun0 in  10.0.3.1:40000 > 10.0.3.50:7 [S] seq 0 win 64240 len 0 <mss 1460,sackOK,TS 1 0,wscale 7>
-///     0.000000 state 10.0.3.50:7 10.0.3.1:40000 LISTEN -> SYN-RECEIVED
-///     0.000000 cc    10.0.3.50:7 10.0.3.1:40000 cwnd 131008 ssthresh 1048576 srtt - rttvar - rto 3000ms
+///   0.987905 in    tun0 10.0.3.1:45696 > 10.0.3.50:7 [S] seq 0 win 64240 len 0 <mss 1460,sackOK,TS 3015260966 0,wscale 10>
+///   0.988121 state 10.0.3.50:7 10.0.3.1:45696 LISTEN -> SYN-RECEIVED
+///   0.988407 cc    10.0.3.50:7 10.0.3.1:45696 cwnd 4380 ssthresh 1048576 srtt 0ms rttvar 500ms rto 3000ms
 /// @endcode
-/// Fields: seconds since the stack started; "in"/"out" with the interface for segments,
-/// "state" and "cc" for connection events. Flags as tcpdump writes them (S, F, R, P, U, E, W,
-/// and "." for ACK).
+/// Fields: seconds since the stack started; then what the line is: "in"/"out" (a segment, with
+/// the interface), "state" or "cc" (a connection's event). Flags as tcpdump writes them (S, F,
+/// R, P, U, E, W, and "." for ACK; "none" for none).
 std::string to_string(const trace_event& event);
 
 /// Flags as tcpdump writes them: "S", "S.", "F.", "R", "P." ("" for none).
