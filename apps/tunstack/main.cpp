@@ -20,6 +20,7 @@
 #include <cstdio>
 #include <iostream>
 #include <optional>
+#include <random>
 #include <string>
 
 namespace {
@@ -110,6 +111,22 @@ int run(const options& o) {
     sink(tunstack::log_level::info, "kernel side of " + tun.name() + ": " + kernel_side(o) + ", link up");
   }
 
+  // --- Link decorators between the device and the stack (declared after the device and
+  // before the stack: they outlive the stack and the device outlives them). ---
+  tunstack::netif::link* link = &tun;
+  tunstack::netif::steady_link_clock link_clock{io.get_executor()};
+  std::optional<tunstack::netif::impaired_link> impaired;
+  if (o.impaired()) {
+    auto config = o.impairment;
+    std::random_device entropy;
+    config.seed = o.seed ? *o.seed : (std::uint64_t{entropy()} << 32 | entropy());
+    impaired.emplace(*link, link_clock, config);
+    link = &*impaired;
+    std::fprintf(stderr, "tunstack: impairment seed %llu (repeat with --seed %llu)\n",
+                 static_cast<unsigned long long>(config.seed), static_cast<unsigned long long>(config.seed));
+  }
+  // --- end of link decorators ---
+
   tunstack::stack st{io, {.log = sink, .log_max = level}};
   tunstack::interface_config config{.ipv4 = o.addr};
   if (o.addr6) config.ipv6.push_back(*o.addr6);
@@ -119,7 +136,7 @@ int run(const options& o) {
     exit_code = exit_failure;
     io.stop();
   };
-  st.add_interface(tun, config);
+  st.add_interface(*link, config);
 
   // The services, on IPv4 and IPv6 alike; their counters feed the status model.
   namespace svc = tunstack::services;
