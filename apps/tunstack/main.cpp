@@ -24,6 +24,7 @@
 #include <cstdio>
 #include <iostream>
 #include <optional>
+#include <random>
 #include <string>
 
 namespace {
@@ -130,10 +131,26 @@ int run(const options& o) {
     sink(tunstack::log_level::info, "kernel side of " + tun.name() + ": " + kernel_side(o) + ", link up");
   }
 
-  // Link decorators around the device, innermost first; the stack attaches to the outermost.
-  // The capture is outermost, so that its file shows what the stack itself sees.
+  // --- Link decorators between the device and the stack, innermost first (declared after the
+  // device and before the stack: they outlive the stack and the device outlives them). The
+  // impairment wraps the device; the capture is outermost, so that its file shows what the
+  // stack itself sees. ---
+  tunstack::netif::link* device = &tun;
+  tunstack::netif::steady_link_clock link_clock{io.get_executor()};
+  std::optional<tunstack::netif::impaired_link> impaired;
+  if (o.impaired()) {
+    auto config = o.impairment;
+    std::random_device entropy;
+    config.seed = o.seed ? *o.seed : (std::uint64_t{entropy()} << 32 | entropy());
+    impaired.emplace(*device, link_clock, config);
+    device = &*impaired;
+    std::fprintf(stderr, "tunstack: impairment seed %llu (repeat with --seed %llu)\n",
+                 static_cast<unsigned long long>(config.seed), static_cast<unsigned long long>(config.seed));
+  }
+
   std::optional<tunstack::netif::capture_link> capture;
-  tunstack::netif::link& link = with_capture(o, tun, capture, sink);
+  tunstack::netif::link& link = with_capture(o, *device, capture, sink);
+  // --- end of link decorators ---
 
   // --trace tcp and --trace-json: the stack's TCP events, as lines on stdout and JSON lines.
   std::ofstream trace_json;

@@ -5,8 +5,13 @@
 
 #include <CLI/CLI.hpp>
 
+#include <charconv>
+#include <cmath>
 #include <filesystem>
+#include <functional>
 #include <sstream>
+#include <string_view>
+#include <tuple>
 
 namespace tunstack::app {
 namespace {
@@ -119,6 +124,93 @@ std::string cross_check(const options& o, const std::string& addr_text, const st
   return {};
 }
 
+// --- Impairment: "[in:|out:]VALUE" ------------------------------------------------------------
+
+using netif::impairment;
+
+// A decimal number, all of @p text (from_chars: no locale, no leading spaces or '+').
+std::optional<double> parse_number(std::string_view text) {
+  double v = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc{} || end != text.data() + text.size() || !std::isfinite(v)) return std::nullopt;
+  return v;
+}
+
+// Splits off an "in:" or "out:" prefix; neither means both directions.
+struct directed {
+  bool in = true;
+  bool out = true;
+  std::string_view value;
+};
+directed split_direction(std::string_view text) {
+  if (text.starts_with("in:")) return {true, false, text.substr(3)};
+  if (text.starts_with("out:")) return {false, true, text.substr(4)};
+  return {true, true, text};
+}
+
+// Applies every occurrence of one impairment option; returns an error message, or empty.
+// @p set parses a value (without its direction) into an impairment, or returns false.
+std::string apply_impairment(netif::impairment_config& config, const std::string& option,
+                             const std::vector<std::string>& values, const std::string& expected,
+                             const std::function<bool(std::string_view, impairment&)>& set) {
+  for (const std::string& text : values) {
+    const directed d = split_direction(text);
+    impairment in = config.in, out = config.out;
+    if ((d.in && !set(d.value, in)) || (d.out && !set(d.value, out))) {
+      return option + " '" + text + "': expected " + expected;
+    }
+    if (d.in) config.in = in;
+    if (d.out) config.out = out;
+  }
+  return {};
+}
+
+std::function<bool(std::string_view, impairment&)> percent(double impairment::*field) {
+  return [field](std::string_view text, impairment& i) {
+    if (text.ends_with('%')) text.remove_suffix(1);  // "5%", as netem writes it
+    const auto v = parse_number(text);
+    if (!v || *v < 0 || *v > 100) return false;
+    i.*field = *v;
+    return true;
+  };
+}
+
+std::optional<std::chrono::nanoseconds> parse_ms(std::string_view text) {
+  const auto v = parse_number(text);
+  if (!v || *v < 0 || *v > 60'000) return std::nullopt;
+  return std::chrono::nanoseconds(static_cast<std::int64_t>(std::llround(*v * 1e6)));
+}
+
+bool set_delay(std::string_view text, impairment& i) {
+  const auto colon = text.find(':');
+  const auto delay = parse_ms(text.substr(0, colon));
+  const auto jitter = colon == std::string_view::npos ? std::optional(std::chrono::nanoseconds{0})
+                                                      : parse_ms(text.substr(colon + 1));
+  if (!delay || !jitter) return false;
+  i.delay = *delay;
+  i.jitter = *jitter;
+  return true;
+}
+
+bool set_rate(std::string_view text, impairment& i) {
+  double scale = 1;
+  if (!text.empty()) {
+    switch (text.back()) {
+      case 'k': case 'K': scale = 1e3; break;
+      case 'M': scale = 1e6; break;
+      case 'G': scale = 1e9; break;
+      default: break;
+    }
+    if (scale != 1) text.remove_suffix(1);
+  }
+  const auto v = parse_number(text);
+  if (!v) return false;
+  const double bits = *v * scale;
+  if (bits < 1000 || bits > 1e12) return false;
+  i.rate = static_cast<std::uint64_t>(std::llround(bits));
+  return true;
+}
+
 }  // namespace
 
 std::optional<asio::ip::network_v4> parse_ipv4_network(const std::string& text) {
@@ -229,6 +321,35 @@ parse_result parse(const std::vector<std::string>& args) {
   app.add_option("--http-max-connections", o.http_max_connections, "Connections served at once (more: 503)")
       ->capture_default_str()->type_name("COUNT")->check(CLI::Range(1, 1000000))->group(limits);
 
+  // Impairment.
+  const std::string impair = "Impairment (like netem, inside tunstack; DIR is in: or out:, none: both)";
+  std::vector<std::string> loss, reorder, duplicate, corrupt, delay, rate;
+  auto repeatable = [&](const std::string& name, std::vector<std::string>& into, const std::string& type,
+                        const std::string& help) {
+    app.add_option(name, into, help)->type_name(type)->allow_extra_args(false)->group(impair);
+  };
+  repeatable("--loss", loss, "[DIR]PERCENT",
+             "Drop PERCENT % of packets (0..100, decimals allowed). DIR in: packets from the kernel "
+             "to the stack, out: packets the stack sends; without DIR both directions. Repeat the "
+             "option for different directions: --loss in:5 --loss out:1");
+  repeatable("--delay", delay, "[DIR]MS[:JITTER]",
+             "Delay every packet by MS milliseconds, varied uniformly by +/- JITTER ms (never "
+             "below 0; jitter may reorder packets, as netem's does): --delay 20:5 is netem's "
+             "'delay 20ms 5ms'");
+  repeatable("--reorder", reorder, "[DIR]PERCENT",
+             "Hold PERCENT % of packets back and send them after the packet that follows them "
+             "(or after 10 ms if none follows); needs no --delay, unlike netem");
+  repeatable("--duplicate", duplicate, "[DIR]PERCENT", "Send PERCENT % of packets twice");
+  repeatable("--corrupt", corrupt, "[DIR]PERCENT", "Flip one random bit in PERCENT % of packets");
+  repeatable("--rate", rate, "[DIR]BITS",
+             "Carry at most BITS bits per second (suffixes k, M, G: 10M is 10,000,000), queueing "
+             "packets in order; more than 1000 packets queued in a direction are dropped");
+  std::string seed;
+  app.add_option("--seed", seed,
+                 "Seed of the impairment's random decisions: the same seed and the same traffic give "
+                 "the same drops (default: random, printed at startup)")
+      ->type_name("N")->group(impair);
+
   app.add_flag("-v,--verbose", o.verbosity,
                "More output on stderr: -v device and address events, -vv every packet in and out");
   app.footer(
@@ -243,6 +364,9 @@ parse_result parse(const std::vector<std::string>& args) {
       "  sudo ip tuntap add dev tun7 mode tun user $USER    a persistent device for your user;\n"
       "  sudo ip addr add 10.0.3.1/24 dev tun7 && sudo ip link set tun7 up\n"
       "  tunstack --dev tun7 --host-addr none --host-addr6 none   then no root is needed\n"
+      "  sudo tunstack --loss 2 --delay 20:5 --seed 7   a lossy, slow link (both directions),\n"
+      "                                 like tc qdisc add dev tun0 root netem loss 2% delay 20ms 5ms\n"
+      "  sudo tunstack --loss in:5 --rate out:1M   lose 5% towards the stack, send at 1 Mbit/s\n"
       "\n"
       "Creating a device needs CAP_NET_ADMIN: run as root, or once: sudo setcap cap_net_admin+ep "
       "$(command -v tunstack)\n"
@@ -259,6 +383,31 @@ parse_result parse(const std::vector<std::string>& args) {
   }
 
   o.trace_tcp = trace == "tcp";
+  const std::vector<std::tuple<std::string, const std::vector<std::string>*, std::string,
+                               std::function<bool(std::string_view, impairment&)>>>
+      impairments = {
+          {"--loss", &loss, "[in:|out:]PERCENT, PERCENT 0..100, e.g. --loss 5 or --loss in:5", percent(&impairment::loss)},
+          {"--reorder", &reorder, "[in:|out:]PERCENT, PERCENT 0..100, e.g. --reorder 2 or --reorder out:2", percent(&impairment::reorder)},
+          {"--duplicate", &duplicate, "[in:|out:]PERCENT, PERCENT 0..100, e.g. --duplicate 1", percent(&impairment::duplicate)},
+          {"--corrupt", &corrupt, "[in:|out:]PERCENT, PERCENT 0..100, e.g. --corrupt 0.1", percent(&impairment::corrupt)},
+          {"--delay", &delay, "[in:|out:]MS[:JITTER], each 0..60000 ms, e.g. --delay 20 or --delay out:20:5", set_delay},
+          {"--rate", &rate, "[in:|out:]BITS with an optional k, M or G, 1k..1000G, e.g. --rate 10M or --rate in:512k", set_rate},
+      };
+  for (const auto& [option, values, expected, set] : impairments) {
+    if (std::string problem = apply_impairment(o.impairment, option, *values, expected, set); !problem.empty()) {
+      return exit_request{exit_usage, "tunstack: " + problem + "\nRun 'tunstack --help' for the options.\n"};
+    }
+  }
+  if (!seed.empty()) {
+    std::uint64_t n = 0;
+    const auto [end, ec] = std::from_chars(seed.data(), seed.data() + seed.size(), n);
+    if (ec != std::errc{} || end != seed.data() + seed.size()) {
+      return exit_request{exit_usage, "tunstack: --seed '" + seed + "': expected a number 0.." +
+                                          std::to_string(UINT64_MAX) + ", e.g. --seed 7\nRun 'tunstack --help' for the options.\n"};
+    }
+    o.seed = n;
+  }
+
   if (no_echo) o.echo_port = 0;
   if (no_discard) o.discard_port = 0;
   if (no_http) o.http_port = 0;

@@ -4,6 +4,8 @@
 #ifndef TUNSTACK_APPS_TUNSTACK_OPTIONS_HPP
 #define TUNSTACK_APPS_TUNSTACK_OPTIONS_HPP
 
+#include "tunstack/netif/impaired_link.hpp"
+
 #include <asio/ip/network_v4.hpp>
 #include <asio/ip/network_v6.hpp>
 
@@ -46,6 +48,13 @@ struct options {
   double http_idle_timeout = 30;    ///< seconds
   double http_header_timeout = 10;  ///< seconds
   std::size_t http_max_connections = 512;
+
+  // Impairment of the link (--loss, --delay, ...); its seed stays 1 here: see `seed`.
+  tunstack::netif::impairment_config impairment;
+  std::optional<std::uint64_t> seed;  ///< --seed; none: the program picks one at random
+
+  /// Whether any impairment is on (then the device is wrapped in an impaired_link).
+  bool impaired() const noexcept { return impairment.in.active() || impairment.out.active(); }
 };
 
 /// What parsing produced: settings to run with, or an exit (help/version: status 0 and text

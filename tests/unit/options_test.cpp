@@ -115,3 +115,75 @@ TEST_CASE("options: --pcap in a missing directory, or naming a directory, exits 
   CHECK(empty.status == 2);
   CHECK(empty.text.find("--pcap") != std::string::npos);
 }
+
+TEST_CASE("options: impairment options take a direction, suffixes, and repeat") {
+  using namespace std::chrono_literals;
+  const options none = parsed({});
+  CHECK_FALSE(none.impaired());
+  CHECK_FALSE(none.seed.has_value());
+
+  const options both = parsed({"--loss", "5", "--reorder", "2.5%", "--seed", "7"});
+  CHECK(both.impaired());
+  CHECK(both.impairment.in.loss == 5);
+  CHECK(both.impairment.out.loss == 5);
+  CHECK(both.impairment.in.reorder == 2.5);
+  CHECK(both.impairment.out.reorder == 2.5);
+  REQUIRE(both.seed.has_value());
+  CHECK(*both.seed == 7);
+
+  const options split = parsed({"--loss", "in:5", "--loss", "out:1", "--duplicate", "out:3", "--corrupt", "in:0.1"});
+  CHECK(split.impairment.in.loss == 5);
+  CHECK(split.impairment.out.loss == 1);
+  CHECK(split.impairment.in.duplicate == 0);
+  CHECK(split.impairment.out.duplicate == 3);
+  CHECK(split.impairment.in.corrupt == 0.1);
+  CHECK(split.impairment.out.corrupt == 0);
+
+  const options later_wins = parsed({"--loss", "5", "--loss", "in:1"});
+  CHECK(later_wins.impairment.in.loss == 1);
+  CHECK(later_wins.impairment.out.loss == 5);
+
+  const options delays = parsed({"--delay", "20:5", "--delay", "out:1.5"});
+  CHECK(delays.impairment.in.delay == 20ms);
+  CHECK(delays.impairment.in.jitter == 5ms);
+  CHECK(delays.impairment.out.delay == 1500us);
+  CHECK(delays.impairment.out.jitter == 0ms);
+
+  const options rates = parsed({"--rate", "10M", "--rate", "in:512k", "--rate", "out:1.5G"});
+  CHECK(rates.impairment.in.rate == 512'000);
+  CHECK(rates.impairment.out.rate == 1'500'000'000);
+  CHECK(parsed({"--rate", "64000"}).impairment.in.rate == 64'000);
+}
+
+TEST_CASE("options: bad impairment values exit with status 2, name the option and show an example") {
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--loss", "101"}, "--loss"},
+      {{"--loss", "-1"}, "--loss"},
+      {{"--loss", "abc"}, "--loss"},
+      {{"--loss", "up:5"}, "--loss"},
+      {{"--loss", "in:"}, "--loss"},
+      {{"--reorder", "5x"}, "--reorder"},
+      {{"--duplicate", "nan"}, "--duplicate"},
+      {{"--corrupt", "200"}, "--corrupt"},
+      {{"--delay", "-5"}, "--delay"},
+      {{"--delay", "20:x"}, "--delay"},
+      {{"--delay", "in:20:5:1"}, "--delay"},
+      {{"--delay", "100000"}, "--delay"},
+      {{"--rate", "10X"}, "--rate"},
+      {{"--rate", "0"}, "--rate"},
+      {{"--rate", "out:"}, "--rate"},
+      {{"--seed", "-3"}, "--seed"},
+      {{"--loss"}, "--loss"},
+  };
+  for (const auto& [args, name] : cases) {
+    CAPTURE(args.back());
+    const exit_request e = refused(args);
+    CHECK(e.status == 2);
+    CHECK(e.text.find(name) != std::string::npos);
+    CHECK(e.text.find("--help") != std::string::npos);
+    if (name != "--seed" && args.size() == 2) CHECK(e.text.find("e.g. " + name) != std::string::npos);
+  }
+  const exit_request help = refused({"--help"});
+  CHECK(help.text.find("Impairment") != std::string::npos);
+  CHECK(help.text.find("netem") != std::string::npos);
+}
