@@ -2,7 +2,9 @@
 // runs lwIP on it from an Asio event loop, so the process answers IP itself (`ping 10.0.3.50`,
 // `ping -6 fd00:3::50`). Written only against tunstack's public API. Exit codes: 0 stopped by
 // SIGINT/SIGTERM, 1 a runtime failure (device, permissions, the device vanished), 2 bad options.
+// With --user it gives up root and every capability once the device is set up.
 #include "options.hpp"
+#include "privileges.hpp"
 
 #include "echo_discard.hpp"
 #include "http/server.hpp"
@@ -143,6 +145,17 @@ int run(const options& o) {
       throw std::runtime_error("cannot write the --trace-json file " + *o.trace_json + ": " + std::strerror(errno));
     }
   }
+
+  // --user: everything that needs privileges is done (device, kernel side, the files we write),
+  // so give them up before the stack sees its first packet. The descriptor stays usable.
+  if (o.user) {
+    const auto d = tunstack::app::drop_privileges(*o.user);
+    sink(tunstack::log_level::info,
+         std::string(d.changed_user ? "dropped privileges to user " : "running as user ") + d.user + " (uid " +
+             std::to_string(d.uid) + ", gid " + std::to_string(d.gid) + ", " + std::to_string(d.groups) +
+             " supplementary groups), no capabilities left");
+  }
+
   tunstack::trace_sink trace;
   if (o.trace_tcp || o.trace_json) {
     trace = [&](const tunstack::trace_event& e) {
