@@ -16,6 +16,8 @@
 #include <asio/signal_set.hpp>
 #include <asio/steady_timer.hpp>
 
+#include <net/if.h>
+
 #include <filesystem>
 #include <functional>
 
@@ -172,8 +174,17 @@ int run(const options& o) {
   tunstack::interface_config config{.ipv4 = o.addr};
   if (o.addr6) config.ipv6.push_back(*o.addr6);
   config.on_link_failure = [&](std::error_code ec) {
-    sink(tunstack::log_level::error, tun.name() + " stopped working (" + ec.message() +
-                                         "); was the device deleted (ip link del " + tun.name() + ")?");
+    // The usual cause is the device deleted under us (ip link del): then its index is gone,
+    // which needs no privilege to ask, so the message can say so instead of guessing.
+    char name[IF_NAMESIZE];
+    if (::if_indextoname(tun.index(), name) == nullptr && errno == ENXIO) {
+      sink(tunstack::log_level::error, tun.name() + " stopped working (" + ec.message() +
+                                           "): the device was deleted (ip link del " + tun.name() +
+                                           "); tunstack cannot serve without it, start it again to recreate it");
+    } else {
+      sink(tunstack::log_level::error, tun.name() + " stopped working (" + ec.message() +
+                                           "); was the device deleted (ip link del " + tun.name() + ")?");
+    }
     exit_code = exit_failure;
     io.stop();
   };
