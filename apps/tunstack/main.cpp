@@ -2,7 +2,9 @@
 // runs lwIP on it from an Asio event loop, so the process answers IP itself (`ping 10.0.3.50`,
 // `ping -6 fd00:3::50`). Written only against tunstack's public API. Exit codes: 0 stopped by
 // SIGINT/SIGTERM, 1 a runtime failure (device, permissions, the device vanished), 2 bad options.
+// With --user it gives up root and every capability once the device is set up.
 #include "options.hpp"
+#include "privileges.hpp"
 
 #include "echo_discard.hpp"
 #include "http/server.hpp"
@@ -13,6 +15,8 @@
 #include <asio/io_context.hpp>
 #include <asio/signal_set.hpp>
 #include <asio/steady_timer.hpp>
+
+#include <net/if.h>
 
 #include <filesystem>
 #include <functional>
@@ -160,6 +164,17 @@ int run(const options& o) {
       throw std::runtime_error("cannot write the --trace-json file " + *o.trace_json + ": " + std::strerror(errno));
     }
   }
+
+  // --user: everything that needs privileges is done (device, kernel side, the files we write),
+  // so give them up before the stack sees its first packet. The descriptor stays usable.
+  if (o.user) {
+    const auto d = tunstack::app::drop_privileges(*o.user);
+    sink(tunstack::log_level::info,
+         std::string(d.changed_user ? "dropped privileges to user " : "running as user ") + d.user + " (uid " +
+             std::to_string(d.uid) + ", gid " + std::to_string(d.gid) + ", " + std::to_string(d.groups) +
+             " supplementary groups), no capabilities left");
+  }
+
   tunstack::trace_sink trace;
   if (o.trace_tcp || o.trace_json) {
     trace = [&](const tunstack::trace_event& e) {
@@ -176,8 +191,17 @@ int run(const options& o) {
   tunstack::interface_config config{.ipv4 = o.addr};
   if (o.addr6) config.ipv6.push_back(*o.addr6);
   config.on_link_failure = [&](std::error_code ec) {
-    sink(tunstack::log_level::error, tun.name() + " stopped working (" + ec.message() +
-                                         "); was the device deleted (ip link del " + tun.name() + ")?");
+    // The usual cause is the device deleted under us (ip link del): then its index is gone,
+    // which needs no privilege to ask, so the message can say so instead of guessing.
+    char name[IF_NAMESIZE];
+    if (::if_indextoname(tun.index(), name) == nullptr && errno == ENXIO) {
+      sink(tunstack::log_level::error, tun.name() + " stopped working (" + ec.message() +
+                                           "): the device was deleted (ip link del " + tun.name() +
+                                           "); tunstack cannot serve without it, start it again to recreate it");
+    } else {
+      sink(tunstack::log_level::error, tun.name() + " stopped working (" + ec.message() +
+                                           "); was the device deleted (ip link del " + tun.name() + ")?");
+    }
     exit_code = exit_failure;
     io.stop();
   };

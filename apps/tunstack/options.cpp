@@ -5,13 +5,18 @@
 
 #include <CLI/CLI.hpp>
 
+#include <pwd.h>
+#include <unistd.h>
+
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <functional>
 #include <sstream>
 #include <string_view>
 #include <tuple>
+#include <vector>
 
 namespace tunstack::app {
 namespace {
@@ -64,6 +69,33 @@ CLI::Validator new_file() {
         }
         if (fs::is_directory(path, ec)) {
           return "'" + value + "' is a directory; give a file name, like " + (path / "capture.pcap").string();
+        }
+        return {};
+      },
+      "");
+}
+
+// --user: an existing user other than root, by name (or by number, if the system knows it).
+// Only looks the name up; changing to the user is main's job, after the device is set up.
+CLI::Validator existing_user() {
+  return CLI::Validator(
+      [](std::string& value) -> std::string {
+        if (value.empty()) return "give a user name, like nobody";
+        passwd entry{};
+        passwd* found = nullptr;
+        std::vector<char> buffer(16384);
+        int e = ::getpwnam_r(value.c_str(), &entry, buffer.data(), buffer.size(), &found);
+        if (found == nullptr && e == 0 && value.find_first_not_of("0123456789") == std::string::npos &&
+            value.size() < 10) {
+          e = ::getpwuid_r(static_cast<uid_t>(std::stoul(value)), &entry, buffer.data(), buffer.size(), &found);
+        }
+        if (found == nullptr) {
+          return "there is no user '" + value + "' on this system" +
+                 (e != 0 ? " (looking it up failed: " + std::string(std::strerror(e)) + ")" : "") +
+                 "; see getent passwd, or create one: sudo useradd --system --no-create-home tunstack";
+        }
+        if (found->pw_uid == 0) {
+          return "'" + value + "' is root: tunstack would keep every privilege; name an unprivileged user, like nobody";
         }
         return {};
       },
@@ -304,6 +336,13 @@ parse_result parse(const std::vector<std::string>& args) {
   app.add_option("--trace-json", o.trace_json,
                  "Write the same TCP events as JSON lines to FILE (for jq and other tools)")
       ->type_name("FILE")->check(new_file())->group(observing);
+  std::string user;
+  app.add_option("--user", user,
+                 "Once the device is open and configured (and the --pcap and --trace-json files "
+                 "are open), switch to user NAME and its groups, keeping no capabilities. "
+                 "Needs CAP_SETUID and CAP_SETGID (root has them) unless NAME is the user "
+                 "tunstack already runs as; then only the capabilities are dropped")
+      ->type_name("NAME")->check(existing_user())->group("Privilege");
   const std::string limits = "HTTP limits";
   app.add_option("--http-max-request-line", o.http_max_request_line, "Longest request line (longer: 414)")
       ->capture_default_str()->type_name("BYTES")->check(CLI::Range(64, 1 << 20))->group(limits);
@@ -370,6 +409,7 @@ parse_result parse(const std::vector<std::string>& args) {
       "\n"
       "Creating a device needs CAP_NET_ADMIN: run as root, or once: sudo setcap cap_net_admin+ep "
       "$(command -v tunstack)\n"
+      "  (then run it as yourself with --user $USER to drop the capability once the device is set up)\n"
       "Exit status: 0 stopped by SIGINT/SIGTERM, 1 runtime error, 2 bad options.");
 
   std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 takes them reversed
@@ -413,6 +453,7 @@ parse_result parse(const std::vector<std::string>& args) {
   if (no_http) o.http_port = 0;
   if (!www.empty()) o.www = www;
   if (!pcap.empty()) o.pcap = pcap;
+  if (!user.empty()) o.user = user;
   if (o.www && no_http) {
     return exit_request{exit_usage, "tunstack: --www needs the HTTP server; drop --no-http\nRun 'tunstack --help' for the options.\n"};
   }

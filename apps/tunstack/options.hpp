@@ -40,6 +40,11 @@ struct options {
   std::optional<std::string> trace_json;  ///< --trace-json FILE: the same events as JSON lines
   std::optional<std::string> pcap;  ///< capture file to write (its directory checked to exist)
 
+  // Privilege.
+  /// --user NAME: the user to switch to (with its groups) once the device is open and
+  /// configured; checked at parsing to exist and not to be root. Empty: keep running as started.
+  std::optional<std::string> user;
+
   // HTTP limits.
   std::size_t http_max_request_line = 8 * 1024;
   std::size_t http_max_header_bytes = 16 * 1024;

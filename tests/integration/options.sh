@@ -22,9 +22,11 @@ run_expect_failure bad-port 2 "\-\-http" "$TUNSTACK" --http 70000
 run_expect_failure bad-interval 2 "\-\-stats-interval" "$TUNSTACK" --stats-interval 0
 run_expect_failure bad-timeout 2 "\-\-http-header-timeout" "$TUNSTACK" --http-header-timeout soon
 run_expect_failure addr6 2 "\-\-addr6" "$TUNSTACK" --addr6 fd00::zz/64
+run_expect_failure user-missing 2 "\-\-user: there is no user" "$TUNSTACK" --user tunstack-no-such-user
+run_expect_failure user-root 2 "\-\-user: 'root' is root" "$TUNSTACK" --user root
 
 "$TUNSTACK" --help >"$WORK/help.out" 2>&1 || fail "--help did not exit 0"
-for word in --dev --addr --host-addr --addr6 --mtu --verbose --version --echo --www --http-max-connections --stats-interval Examples setcap; do
+for word in --dev --addr --host-addr --addr6 --mtu --verbose --version --echo --www --http-max-connections --stats-interval --user Examples setcap; do
   grep -q -- "$word" "$WORK/help.out" || fail "--help does not mention $word"
 done
 "$TUNSTACK" --version >"$WORK/version.out" 2>&1 || fail "--version did not exit 0"

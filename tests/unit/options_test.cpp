@@ -187,3 +187,32 @@ TEST_CASE("options: bad impairment values exit with status 2, name the option an
   CHECK(help.text.find("Impairment") != std::string::npos);
   CHECK(help.text.find("netem") != std::string::npos);
 }
+
+TEST_CASE("options: --user names an existing user, by name or number, and is off by default") {
+  CHECK_FALSE(parsed({}).user.has_value());
+  // nobody (65534) exists on every Debian system; parsing only looks it up.
+  CHECK(parsed({"--user", "nobody"}).user == "nobody");
+  CHECK(parsed({"--user", "65534"}).user == "65534");
+
+  const exit_request help = refused({"--help"});
+  CHECK(help.text.find("--user") != std::string::npos);
+  CHECK(help.text.find("Privilege") != std::string::npos);
+}
+
+TEST_CASE("options: --user refuses a missing user, root and an empty name with status 2 naming --user") {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"tunstack-no-such-user", "there is no user 'tunstack-no-such-user'"},
+      {"4000000000", "there is no user '4000000000'"},
+      {"root", "is root"},
+      {"0", "is root"},
+      {"", "give a user name"},
+  };
+  for (const auto& [name, text] : cases) {
+    CAPTURE(name);
+    const exit_request e = refused({"--user", name});
+    CHECK(e.status == 2);
+    CHECK(e.text.find("--user") != std::string::npos);
+    CHECK(e.text.find(text) != std::string::npos);
+    CHECK(e.text.find("--help") != std::string::npos);
+  }
+}
