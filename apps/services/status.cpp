@@ -221,7 +221,7 @@ std::string status::html(const json& m, int refresh_seconds) {
       << field("receive_queued") << field("cwnd") << field("ssthresh") << field("srtt_ms") << field("rto_ms")
       << field("retransmissions") << "</tr>";
   }
-  o << "</table><p class=\"muted\">lwIP measures round-trip times in ticks of its 500 ms timer.</p>";
+  o << "</table><p class=\"muted\">lwIP measures round-trip times in ticks of its 200 ms timer.</p>";
 
   o << "<h2>Services</h2><table><tr><th>service</th><th>port</th><th>connections (open)</th><th>bytes in</th>"
     << "<th>bytes out</th><th>datagrams in / out</th><th>errors</th><th>details</th></tr>";

@@ -123,6 +123,14 @@ void tunstack_port_assert_core_locked(void);
 /* ---- TCP ---------------------------------------------------------------------------------------- */
 
 #define LWIP_TCP                        1
+/* TCP's timers: the fast one (delayed ACKs, deferred output) every TCP_TMR_INTERVAL ms, the slow
+ * one (retransmission timeouts, keep-alive, TIME-WAIT) every 2 * TCP_TMR_INTERVAL ms, which is
+ * also the unit of lwIP's RTT estimate. lwIP's default of 250 ms makes RTO steps of 500 ms and a
+ * floor of about 1.5 s; lwIP recovers from a second loss in one window only by RTO (it
+ * retransmits on partial ACKs by no rule: plain Reno), so that floor dominated lossy
+ * transfers. 100 ms gives 200 ms steps (Linux's minimum RTO is 200 ms) and 100 ms delayed
+ * ACKs; the timers run only while connections exist. */
+#define TCP_TMR_INTERVAL                100
 /* The MSS lwIP may use; the effective MSS is derived per connection from the interface MTU
  * (TCP_CALCULATE_EFF_SEND_MSS), so this is the ceiling for MTUs up to 65535. */
 #define TCP_MSS                         65495

@@ -42,7 +42,7 @@ namespace {
 
 // tcp_write() and tcp_recved() take 16-bit lengths.
 constexpr std::size_t max_chunk = 0xFFFF;
-// lwIP polls (tcp_poll) every `interval` coarse timer ticks of 500 ms; used only as a fallback
+// lwIP polls (tcp_poll) every `interval` coarse timer ticks (TCP_SLOW_INTERVAL, 200 ms); used only as a fallback
 // when a write could not queue anything and no ACK (hence no `sent` callback) is to be expected.
 constexpr u8_t poll_interval = 1;
 

@@ -393,7 +393,7 @@ TEST_CASE("tcp: a full send buffer makes a write wait for ACKs and not for a tim
   t.run();
   CHECK_FALSE(second.done);
   // The peer acknowledges what arrived; the write completes in the same turn of the loop,
-  // with the clock standing still (woken by lwIP's `sent`, not by its 500 ms poll).
+  // with the clock standing still (woken by lwIP's `sent`, not by its periodic poll).
   const auto now = t.st.now();
   REQUIRE_FALSE(c.peer.receive_all().empty());
   c.peer.ack();

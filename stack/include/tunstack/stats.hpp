@@ -90,7 +90,7 @@ struct tcp_connection_info {
   std::uint32_t cwnd = 0;          ///< congestion window (bytes)
   std::uint32_t ssthresh = 0;
   /// Smoothed RTT, its variance and the retransmission timeout. lwIP measures RTT in ticks of
-  /// its 500 ms slow timer, so these are coarse (srtt stays 0 ms on a fast link); unset only
+  /// its 200 ms slow timer (see lwipopts.h), so these are coarse (srtt stays 0 ms on a fast link); unset only
   /// while lwIP's estimator is all zero.
   std::optional<std::chrono::milliseconds> srtt, rttvar;
   std::chrono::milliseconds rto{0};
