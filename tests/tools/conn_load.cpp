@@ -44,13 +44,15 @@ struct options {
   double phase_timeout = 120.0;         // seconds for each phase
   double hold = 0.0;                    // seconds to keep all open after verifying
   double duration = 0.0;                // seconds to keep exchanging echo rounds (0: one round)
+  double interval = 0.0;                // seconds between rounds
 };
 
 [[noreturn]] void usage(const char* why) {
   std::fprintf(stderr,
                "conn_load: %s\n"
                "usage: conn_load HOST PORT COUNT [--window N] [--attempts N] [--connect-timeout S]\n"
-               "                 [--payload BYTES] [--phase-timeout S] [--hold S] [--duration S]\n",
+               "                 [--payload BYTES] [--phase-timeout S] [--hold S] [--duration S]\n"
+               "                 [--interval S]\n",
                why);
   std::exit(2);
 }
@@ -89,6 +91,7 @@ options parse(int argc, char** argv) {
     else if (a == "--phase-timeout") o.phase_timeout = seconds(v, "--phase-timeout");
     else if (a == "--hold") o.hold = seconds(v, "--hold");
     else if (a == "--duration") o.duration = seconds(v, "--duration");
+    else if (a == "--interval") o.interval = seconds(v, "--interval");
     else usage("unknown option");
   }
   if (o.count == 0 || o.window == 0 || o.attempts < 1 || o.payload < 16) usage("bad values");
@@ -159,11 +162,13 @@ class load {
     std::size_t verified = 0, rounds = 0;
     double slowest = 0;
     if (o_.duration > 0) std::printf("conn_load: exchanging echoes on all %zu for %.1f s\n", o_.count, o_.duration);
-    do {
+    for (;;) {
       const auto r0 = clock_type::now();
       verified = verify_all(rounds++);
       slowest = std::max(slowest, since(r0));
-    } while (verified == o_.count && since(t1) < o_.duration);
+      if (verified != o_.count || since(t1) + o_.interval >= o_.duration) break;
+      std::this_thread::sleep_for(std::chrono::duration<double>(o_.interval));
+    }
     std::printf("conn_load: verified %zu of %zu echoes (%zu bytes each) in round %zu; %zu rounds in %.2f s, slowest %.3f s\n",
                 verified, o_.count, o_.payload, rounds, rounds, since(t1), slowest);
     if (o_.hold > 0 && verified == o_.count) {
