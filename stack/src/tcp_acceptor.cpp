@@ -2,9 +2,16 @@
 //
 // lwIP completes the three-way handshake itself and calls `accept` with the new pcb. If an
 // async_accept is waiting, it gets the connection at once; otherwise the connection waits in
-// our queue and stays counted in lwIP's backlog (tcp_backlog_delayed) until it is handed out,
-// so a listener nobody accepts from fills its backlog and further SYNs are dropped, as Linux
-// drops SYNs on a full accept queue.
+// our queue, ready_. Two limits, as in Linux: lwIP's backlog counter (a u8, so at most 255)
+// bounds only the half-open connections (SYN-RECEIVED), like Linux's SYN queue; ready_, like
+// Linux's accept queue, holds up to the acceptor's backlog (asio's default: 4096). When ready_
+// is full, lwIP's backlog is set to 0, which makes it drop every SYN, until a connection is
+// handed out, as Linux drops SYNs on a full accept queue.
+//
+// Counting the waiting connections in lwIP's u8 as well (tcp_backlog_delayed) capped the
+// accept queue at 255 whatever the backlog, and a burst of connects overran it: an accept
+// loop takes one connection per pass of the event loop while one batch of received packets
+// completes up to 64 handshakes, so SYNs were dropped silently (see tcp_test.cpp).
 #include "detail/error.hpp"
 #include "detail/lwip_address.hpp"
 #include "detail/on_stack.hpp"
@@ -36,10 +43,11 @@ class tcp_listener final : public std::enable_shared_from_this<tcp_listener>, pu
       tcp_close(pcb);
       throw std::system_error(to_error_code(err), "tunstack::tcp::acceptor: cannot bind " + describe(local));
     }
-    // lwIP keeps the backlog in a u8_t.
-    const auto limit = static_cast<u8_t>(std::clamp(backlog, 1, 255));
+    // lwIP keeps its backlog (here: the half-open connections) in a u8_t.
+    half_open_limit_ = static_cast<u8_t>(std::clamp(backlog, 1, 255));
+    queue_limit_ = static_cast<std::size_t>(std::max(backlog, 1));
     err_t err = ERR_OK;
-    tcp_pcb* listening = tcp_listen_with_backlog_and_err(pcb, limit, &err);
+    tcp_pcb* listening = tcp_listen_with_backlog_and_err(pcb, half_open_limit_, &err);
     if (listening == nullptr) {
       tcp_close(pcb);
       throw std::system_error(to_error_code(err), "tunstack::tcp::acceptor: cannot listen on " + describe(local));
@@ -65,7 +73,7 @@ class tcp_listener final : public std::enable_shared_from_this<tcp_listener>, pu
     if (!ready_.empty()) {
       auto c = std::move(ready_.front());
       ready_.pop_front();
-      if (c->pcb() != nullptr) tcp_backlog_accepted(c->pcb());
+      if (ready_.size() < queue_limit_) set_lwip_backlog(half_open_limit_);  // room again: take SYNs
       return handler.complete({}, tcp::socket(std::move(c), executor_));
     }
     const std::uint64_t generation = ++accept_generation_;
@@ -139,10 +147,19 @@ class tcp_listener final : public std::enable_shared_from_this<tcp_listener>, pu
     if (accept_) {
       accept_.complete({}, tcp::socket(std::move(c), executor_));
     } else {
-      tcp_backlog_delayed(pcb);  // still counts against the backlog until handed out
+      // Handshakes already under way when the queue filled still complete and queue here, so
+      // ready_ may exceed queue_limit_ by at most the half-open limit.
       ready_.push_back(std::move(c));
+      if (ready_.size() >= queue_limit_) set_lwip_backlog(0);  // full: drop SYNs
     }
     return ERR_OK;
+  }
+
+  // lwIP drops a SYN when `accepts_pending >= backlog` (tcp_listen_input in tcp_in.c), so 0
+  // drops them all. tcp_backlog_set() would turn 0 into 1, hence the field itself: pcb_ is the
+  // tcp_pcb_listen that tcp_listen_with_backlog_and_err() returned.
+  void set_lwip_backlog(u8_t n) noexcept {
+    if (pcb_ != nullptr) reinterpret_cast<tcp_pcb_listen*>(pcb_)->backlog = n;
   }
 
   stack_impl& stack_;
@@ -150,7 +167,9 @@ class tcp_listener final : public std::enable_shared_from_this<tcp_listener>, pu
   tcp_pcb* pcb_ = nullptr;
   bool open_ = true;
   bool gone_ = false;
-  std::deque<std::shared_ptr<tcp_connection>> ready_;
+  std::deque<std::shared_ptr<tcp_connection>> ready_;  // handshake done, not handed out yet
+  std::size_t queue_limit_ = 1;                         // ready_'s size that closes the gate
+  u8_t half_open_limit_ = 1;                            // lwIP's backlog while the gate is open
   completion<std::error_code, tcp::socket> accept_;
   std::uint64_t accept_generation_ = 0;
 };

@@ -134,3 +134,39 @@ run_expect_failure() {
   fi
   log "ok: $_name -> exit $_status: $(head -n 1 "$WORK/$_name.err")"
 }
+
+# --- Load tests: the stack's own view (/stats.json) and tunstack's memory --------------------
+
+# stats_json: GET /stats.json from the stack (needs curl; HTTP on 10.0.3.50:80).
+stats_json() { in_ns curl -sf --max-time 10 http://10.0.3.50/stats.json; }
+
+# proc_kb PID FIELD: a line of /proc/PID/status in kB, e.g. proc_kb "$TS_PID" VmRSS.
+proc_kb() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"; }
+
+# tcp_pcbs FILE: TCP pcbs in FILE (a /stats.json), LISTEN excluded; the connection that fetched
+# FILE is counted too, so compare counts taken the same way.
+tcp_pcbs() { jq '[.tcp_connections[] | select(.state != "LISTEN")] | length' "$1"; }
+
+# pool_use FILE: "NAME=USED ..." for every lwIP pool in FILE, and heap=USED.
+pool_use() { jq -r '([.memory.pools[] | "\(.name)=\(.used)"] + ["heap=\(.memory.heap_used)"]) | join(" ")' "$1"; }
+
+# wait_for_baseline SECONDS BASELINE_FILE: waits until the stack's TCP pcbs and pool use equal
+# those in BASELINE_FILE (a /stats.json taken before the load); fails after SECONDS with both.
+# Prints how long it took. The HTTP request that asks is itself one TCP pcb and a few pool
+# elements, the same in both.
+wait_for_baseline() {
+  _deadline=$(($(date +%s) + $1))
+  _start=$(date +%s.%N)
+  _want="pcbs=$(tcp_pcbs "$2") $(pool_use "$2")"
+  while :; do
+    stats_json >"$WORK/now.json" || fail "GET /stats.json failed while waiting for the baseline"
+    _got="pcbs=$(tcp_pcbs "$WORK/now.json") $(pool_use "$WORK/now.json")"
+    [ "$_got" = "$_want" ] && break
+    if [ "$(date +%s)" -ge "$_deadline" ]; then
+      jq -r '[.tcp_connections[] | .state] | group_by(.) | map("\(.[0]) \(length)") | join(", ")' "$WORK/now.json" >&2
+      fail "the stack did not return to its baseline within $1 s: want '$_want', have '$_got'"
+    fi
+    sleep 0.5
+  done
+  echo "$(date +%s.%N) $_start" | awk '{ printf "%.1f", $1 - $2 }'
+}

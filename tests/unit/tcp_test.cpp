@@ -16,6 +16,8 @@
 #include <asio/write.hpp>
 #include <doctest/doctest.h>
 
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -488,6 +490,58 @@ TEST_CASE("tcp: the backlog holds unaccepted connections and drops SYNs beyond i
   CHECK(s->remote_endpoint().port() == 40001);  // first come, first served
   third.snd_nxt = tcp_peer::initial_seq;          // the client's SYN retransmission
   const auto synack = third.syn();
+  REQUIRE(synack.has_value());
+  CHECK(synack->tcp().has(tcp_flag::syn | tcp_flag::ack));
+}
+
+TEST_CASE("tcp: connections waiting to be accepted do not use up lwIP's 255 half-open slots") {
+  // Regression (load test, 10,000 connections): lwIP counted connections that had finished the
+  // handshake but waited for async_accept in its u8 backlog (at most 255), together with the
+  // half-open ones. An accept loop takes one connection per pass of the event loop, while one
+  // batch of received packets completes up to 64 handshakes, so a burst of connects filled the
+  // 255 and later SYNs were dropped without a trace (each client waited 1 s to retransmit), far
+  // below the backlog the acceptor asked for (asio's default, 4096).
+  test_stack t;
+  tcp::acceptor acceptor{t.st, {tcp::v4(), 7}};  // backlog: max_listen_connections
+  std::vector<std::unique_ptr<tcp_peer>> peers;
+  for (std::uint16_t i = 0; i < 300; ++i) {
+    peers.push_back(std::make_unique<tcp_peer>(t, 7, false, static_cast<std::uint16_t>(41000 + i)));
+    const auto synack = peers.back()->syn();
+    REQUIRE_MESSAGE(synack.has_value(), "SYN " << i << " was dropped");
+    peers.back()->ack();
+  }
+  CHECK(t.st.tcp_connections().size() == 301);  // the listener and 300 waiting to be accepted
+  int accepted = 0;
+  std::function<void()> accept_next = [&] {
+    acceptor.async_accept([&](std::error_code ec, tcp::socket) {
+      if (ec) return;
+      if (++accepted < 300) accept_next();
+    });
+  };
+  accept_next();
+  t.run();
+  CHECK(accepted == 300);
+}
+
+TEST_CASE("tcp: a backlog above 255 holds that many connections, then drops SYNs") {
+  test_stack t;
+  tcp::acceptor acceptor{t.st, {tcp::v4(), 7}, 260};
+  std::vector<std::unique_ptr<tcp_peer>> peers;
+  for (std::uint16_t i = 0; i < 260; ++i) {
+    peers.push_back(std::make_unique<tcp_peer>(t, 7, false, static_cast<std::uint16_t>(41000 + i)));
+    peers.back()->establish();
+  }
+  tcp_peer late{t, 7, false, 42000};
+  CHECK_FALSE(late.syn().has_value());  // the queue is full: dropped, the client will retry
+  std::optional<tcp::socket> s;
+  acceptor.async_accept([&](std::error_code ec, tcp::socket a) {
+    CHECK_FALSE(ec);
+    s.emplace(std::move(a));
+  });
+  t.run();
+  REQUIRE(s.has_value());
+  late.snd_nxt = tcp_peer::initial_seq;  // the retransmitted SYN finds room now
+  const auto synack = late.syn();
   REQUIRE(synack.has_value());
   CHECK(synack->tcp().has(tcp_flag::syn | tcp_flag::ack));
 }

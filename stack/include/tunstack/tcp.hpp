@@ -320,7 +320,8 @@ void tcp_start_accept(const std::shared_ptr<tcp_listener>& l,
 ///
 /// The constructor binds and listens. Connections that complete the handshake while nobody is
 /// accepting wait in the backlog; when it is full, further SYNs are dropped (the client
-/// retries), as Linux does. lwIP limits the backlog to 255.
+/// retries), as Linux does. Half-open connections (SYN-RECEIVED, e.g. under a SYN flood) are
+/// limited separately, to the backlog but at most 255 (lwIP counts them in a u8).
 ///
 /// @code
 /// tunstack::tcp::acceptor acceptor{st, {tunstack::tcp::v4(), 7}};
