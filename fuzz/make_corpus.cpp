@@ -174,6 +174,12 @@ void http_requests(const fs::path& dir) {
     write(dir, name, b);
     ++n;
   }
+  // The first finding (see http_test.cpp, "does not depend on how the request was split"):
+  // small limits 26/16 (selector 0x12), a request line longer than both.
+  bytes b = to_bytes({0x2e, 0x12});
+  const std::string r = "GET /" + std::string(30, 'a') + " HTTP/1.1\r\nHost: a\r\n\r\n";
+  b.insert(b.end(), reinterpret_cast<const std::byte*>(r.data()), reinterpret_cast<const std::byte*>(r.data() + r.size()));
+  write(dir, "regression-limit-split", b);
 }
 
 void command_lines(const fs::path& dir) {
