@@ -40,6 +40,14 @@ void tunstack_port_assert_core_locked(void);
 #define LWIP_ASSERT_CORE_LOCKED()       tunstack_port_assert_core_locked()
 #endif
 
+/* Our C++ files include lwIP's headers and then glibc's <netinet/in.h> (through Asio): lwIP's
+ * def.h would turn htonl() & co. into macros for lwip_htonl(), so glibc's declarations
+ * (noexcept in C++) would redeclare lwIP's functions, which clang rejects. lwIP's own C files
+ * use the lwip_ names and keep the macros. */
+#ifdef __cplusplus
+#define LWIP_DONT_PROVIDE_BYTEORDER_FUNCTIONS 1
+#endif
+
 /* ---- Memory ----------------------------------------------------------------------------- */
 
 /* The heap and all pools come from malloc: idle memory stays small and grows with use instead

@@ -200,3 +200,30 @@ TEST_CASE("http parser: a stream of empty lines is refused instead of buffered")
   CHECK(error_status(std::string(2000, '\n'), l) == 431);
   CHECK(error_status(std::string(600, '\n') + "GET / HTTP/1.1\r\nHost: a\r\nX: " + std::string(500, 'x') + "\r\n\r\n", l) == 431);
 }
+
+// Found by fuzz_http_request: the server parses again after every piece that arrives and answers
+// the first error, so the answer must not depend on where TCP cut the bytes.
+TEST_CASE("http parser: a limit error does not depend on how the request was split") {
+  SUBCASE("a long request line under a smaller head limit: 431 from the first prefix on") {
+    const limits l{.max_request_line = 26, .max_header_bytes = 16};
+    const std::string data = "GET /" + std::string(30, 'a') + " HTTP/1.1\r\nHost: a\r\n\r\n";
+    CHECK(error_status(data, l) == 431);
+    for (std::size_t k = 1; k <= data.size(); ++k) {
+      const auto r = parse(std::string_view(data).substr(0, k), l);
+      CAPTURE(k);
+      CHECK((r.what == parse_result::kind::incomplete || (r.what == parse_result::kind::error && r.status == 431)));
+    }
+  }
+  SUBCASE("default limits: empty lines, then a request line too long: the head limit comes first") {
+    const std::string data = std::string(16000, '\n') + "GET /" + std::string(9000, 'a') + " HTTP/1.1\r\nHost: a\r\n\r\n";
+    CHECK(error_status(data.substr(0, 16385)) == 431);  // the first prefix over a limit
+    CHECK(error_status(data) == 431);                   // was 414
+  }
+  SUBCASE("default limits: a request line of exactly the limit, cut after its CR") {
+    const std::string line = "GET /" + std::string(8192 - 5 - 9, 'a') + " HTTP/1.1";
+    REQUIRE(line.size() == 8192);
+    const std::string data = line + "\r\nHost: a\r\n\r\n";
+    CHECK(parse(std::string_view(data).substr(0, 8193)).what == parse_result::kind::incomplete);  // was 414
+    CHECK(parse(data).what == parse_result::kind::complete);
+  }
+}

@@ -43,6 +43,36 @@ parse_result error(int status, std::string reason) {
   return r;
 }
 
+// The limit error, if any, that the bytes data[0, end) prove, where the line starting at
+// @p line_start is still open (no LF before end) and is the request line if @p request_line.
+//
+// The server parses again after every piece that arrives and answers the first error it gets,
+// so a limit error must come from the first prefix that crosses a limit, never from a later
+// look at more data: otherwise the status would depend on how TCP cut the bytes. Both limits
+// are monotone in the prefix length k, so the first crossing of each is a single k:
+//  - 414 once the open request line has more than max_request_line bytes, not counting a last
+//    CR (which may be the CR of its CRLF);
+//  - 431 once k exceeds max_header_bytes (the head is not complete yet).
+// The earlier crossing wins; at the same k, 414.
+std::optional<parse_result> limit_error(std::string_view data, std::size_t line_start, std::size_t end,
+                                        bool request_line, const limits& l) {
+  std::size_t first_414 = std::string_view::npos;
+  if (request_line) {
+    first_414 = line_start + l.max_request_line + 1;
+    if (first_414 <= end && data[first_414 - 1] == '\r') ++first_414;
+    if (first_414 > end) first_414 = std::string_view::npos;
+  }
+  std::size_t first_431 = l.max_header_bytes + 1;
+  if (first_431 > end) first_431 = std::string_view::npos;
+  if (first_414 != std::string_view::npos && first_414 <= first_431) {
+    return error(414, "request line longer than " + std::to_string(l.max_request_line) + " bytes");
+  }
+  if (first_431 != std::string_view::npos) {
+    return error(431, "request head larger than " + std::to_string(l.max_header_bytes) + " bytes");
+  }
+  return std::nullopt;
+}
+
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
@@ -109,15 +139,11 @@ parse_result parse_request(std::string_view data, const limits& l) {
     const std::size_t line_limit = lines.empty() ? l.max_request_line : l.max_header_bytes;
     const std::size_t search_end = std::min(data.size(), pos + line_limit + 2);
     const std::size_t nl = data.substr(0, search_end).find('\n', pos);
-    if (nl == std::string_view::npos) {
-      if (lines.empty() && data.size() - pos > l.max_request_line) {
-        return error(414, "request line longer than " + std::to_string(l.max_request_line) + " bytes");
-      }
-      if (data.size() > l.max_header_bytes) {
-        return error(431, "request head larger than " + std::to_string(l.max_header_bytes) + " bytes");
-      }
-      return {};  // incomplete
+    // Before this line's LF (or without one): did a prefix already cross a limit?
+    if (auto e = limit_error(data, pos, nl == std::string_view::npos ? data.size() : nl, lines.empty(), l)) {
+      return std::move(*e);
     }
+    if (nl == std::string_view::npos) return {};  // incomplete
     std::string_view line = data.substr(pos, nl - pos);
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (line.find('\r') != std::string_view::npos) return error(400, "bare CR in the request head");
