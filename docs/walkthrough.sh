@@ -7,10 +7,10 @@
 # excerpt blocks of the walkthrough between <!-- walkthrough:NAME --> and <!-- /walkthrough -->.
 #
 # usage: sudo docs/walkthrough.sh [--binary PATH] [--check]
-#   (default)      run the scenario, wait out TIME-WAIT (2 MSL = 120 s: about 2.5 minutes in
+#   (default)      run the scenario, wait out TIME-WAIT (2 MSL = 120 s: about 2 minutes in
 #                  all), then rewrite the excerpts in docs/tcp-walkthrough.md and replace
 #                  docs/walkthrough.pcap, docs/walkthrough.trace and docs/walkthrough.jsonl
-#   --check        run it in a temporary directory (about 15 s, TIME-WAIT is not waited out)
+#   --check        run it in a temporary directory (about 12 s, TIME-WAIT is not waited out)
 #                  and verify each step; changes nothing (an integration test runs this)
 #   --binary PATH  the tunstack to run (default: build/release/apps/tunstack)
 # Exit status: 0 ok; 1 failure (the message names the missing step); 2 bad usage; 77 cannot
