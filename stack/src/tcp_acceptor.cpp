@@ -2,9 +2,14 @@
 //
 // lwIP completes the three-way handshake itself and calls `accept` with the new pcb. If an
 // async_accept is waiting, it gets the connection at once; otherwise the connection waits in
-// our queue and stays counted in lwIP's backlog (tcp_backlog_delayed) until it is handed out,
-// so a listener nobody accepts from fills its backlog and further SYNs are dropped, as Linux
-// drops SYNs on a full accept queue.
+// our queue. When that queue holds `backlog` connections, the listener drops further SYNs
+// until one is handed out, as Linux drops SYNs on a full accept queue.
+//
+// lwIP's own backlog counts half-open connections (SYN-RECEIVED) too, in a u8_t: with it as
+// the accept queue's limit, a burst of more than 255 SYNs (bench/run opens 10,000 connections
+// at once) had most of them dropped and retried after 1 s, 3 s, ... So lwIP's backlog only
+// bounds half-open connections (255), and the accept queue is bounded here: when it is full,
+// lwIP's backlog is set to 0, which makes lwIP drop every SYN on this listener.
 #include "detail/error.hpp"
 #include "detail/lwip_address.hpp"
 #include "detail/on_stack.hpp"
@@ -26,7 +31,7 @@ namespace detail {
 class tcp_listener final : public std::enable_shared_from_this<tcp_listener>, public stack_object {
  public:
   tcp_listener(stack_impl& stack, asio::any_io_executor executor, const tcp::endpoint& local, int backlog)
-      : stack_(stack), executor_(std::move(executor)) {
+      : stack_(stack), executor_(std::move(executor)), backlog_(static_cast<std::size_t>(std::clamp(backlog, 1, 65535))) {
     tcp_pcb* pcb = tcp_new_ip_type(pcb_type(local.address()));
     if (pcb == nullptr) throw std::system_error(asio::error::no_buffer_space, "tunstack::tcp::acceptor");
     // Like a restarted kernel server: a port left in TIME-WAIT by earlier connections is free.
@@ -36,10 +41,8 @@ class tcp_listener final : public std::enable_shared_from_this<tcp_listener>, pu
       tcp_close(pcb);
       throw std::system_error(to_error_code(err), "tunstack::tcp::acceptor: cannot bind " + describe(local));
     }
-    // lwIP keeps the backlog in a u8_t.
-    const auto limit = static_cast<u8_t>(std::clamp(backlog, 1, 255));
     err_t err = ERR_OK;
-    tcp_pcb* listening = tcp_listen_with_backlog_and_err(pcb, limit, &err);
+    tcp_pcb* listening = tcp_listen_with_backlog_and_err(pcb, half_open_limit, &err);
     if (listening == nullptr) {
       tcp_close(pcb);
       throw std::system_error(to_error_code(err), "tunstack::tcp::acceptor: cannot listen on " + describe(local));
@@ -65,7 +68,7 @@ class tcp_listener final : public std::enable_shared_from_this<tcp_listener>, pu
     if (!ready_.empty()) {
       auto c = std::move(ready_.front());
       ready_.pop_front();
-      if (c->pcb() != nullptr) tcp_backlog_accepted(c->pcb());
+      if (ready_.size() < backlog_) set_syn_gate(true);
       return handler.complete({}, tcp::socket(std::move(c), executor_));
     }
     const std::uint64_t generation = ++accept_generation_;
@@ -139,17 +142,27 @@ class tcp_listener final : public std::enable_shared_from_this<tcp_listener>, pu
     if (accept_) {
       accept_.complete({}, tcp::socket(std::move(c), executor_));
     } else {
-      tcp_backlog_delayed(pcb);  // still counts against the backlog until handed out
       ready_.push_back(std::move(c));
+      if (ready_.size() >= backlog_) set_syn_gate(false);
     }
     return ERR_OK;
   }
+
+  // Open: lwIP takes SYNs while fewer than half_open_limit connections are half-open. Closed:
+  // a backlog of 0 makes lwIP drop every SYN (tcp_listen_input: accepts_pending >= backlog).
+  void set_syn_gate(bool open) noexcept {
+    if (pcb_ == nullptr) return;
+    reinterpret_cast<tcp_pcb_listen*>(pcb_)->backlog = open ? half_open_limit : 0;
+  }
+
+  static constexpr u8_t half_open_limit = 255;  // lwIP keeps the backlog in a u8_t
 
   stack_impl& stack_;
   asio::any_io_executor executor_;
   tcp_pcb* pcb_ = nullptr;
   bool open_ = true;
   bool gone_ = false;
+  std::size_t backlog_;  // connections that may wait in ready_
   std::deque<std::shared_ptr<tcp_connection>> ready_;
   completion<std::error_code, tcp::socket> accept_;
   std::uint64_t accept_generation_ = 0;

@@ -320,7 +320,8 @@ void tcp_start_accept(const std::shared_ptr<tcp_listener>& l,
 ///
 /// The constructor binds and listens. Connections that complete the handshake while nobody is
 /// accepting wait in the backlog; when it is full, further SYNs are dropped (the client
-/// retries), as Linux does. lwIP limits the backlog to 255.
+/// retries), as Linux does. The backlog is 1..65535 (larger values are clamped); connections
+/// still in the handshake do not count against it (at most 255 of them at a time: lwIP's limit).
 ///
 /// @code
 /// tunstack::tcp::acceptor acceptor{st, {tunstack::tcp::v4(), 7}};
