@@ -291,8 +291,8 @@ void conns(const settings& s) {
   std::vector<epoll_event> events(1024);
   std::size_t established = 0;
   while (established < s.count) {
-    const int n = ::epoll_wait(epoll, events.data(), static_cast<int>(events.size()), 60000);
-    if (n == 0) fail("conns: only " + std::to_string(established) + " of " + std::to_string(s.count) + " established in 60 s");
+    const int n = ::epoll_wait(epoll, events.data(), static_cast<int>(events.size()), 20000);
+    if (n == 0) fail("conns: only " + std::to_string(established) + " of " + std::to_string(s.count) + " established in 20 s (SYNs retried after 1, 3, 7 and 15 s)");
     for (int k = 0; k < n; ++k) {
       const std::size_t i = events[k].data.u64;
       int error = 0;
