@@ -123,7 +123,7 @@ int run(const options& o) {
   });
 
   // The device outlives the stack (declared first, destroyed last).
-  tunstack::tun_device tun{io, {.name = o.dev, .mtu = o.mtu}};
+  tunstack::tun_device tun{io, {.name = o.dev, .mtu = o.mtu, .txqueuelen = o.txqueuelen}};
   sink(tunstack::log_level::info,
        (tun.created() ? "created TUN device " : "attached to persistent TUN device ") + tun.name() +
            " (MTU " + std::to_string(tun.mtu()) + ")");

@@ -302,6 +302,12 @@ parse_result parse(const std::vector<std::string>& args) {
       ->capture_default_str()
       ->type_name("BYTES")
       ->check(CLI::Range(68, 65535).description("68..65535"));
+  app.add_option("--txqueuelen", o.txqueuelen,
+                 "Length in packets of the kernel's queue into a device tunstack creates (0: the "
+                 "kernel's default, 500); a full queue drops packets, e.g. SYNs of a connection burst")
+      ->capture_default_str()
+      ->type_name("PACKETS")
+      ->check(CLI::Range(0, 1000000).description("0..1000000"));
   // Services.
   bool no_echo = false, no_discard = false, no_http = false;
   std::string www;

@@ -26,6 +26,7 @@ struct options {
   std::optional<asio::ip::network_v6> addr6 = asio::ip::make_network_v6("fd00:3::50/64");
   std::optional<asio::ip::network_v6> host_addr6 = asio::ip::make_network_v6("fd00:3::1/64");
   std::size_t mtu = 1500;
+  std::size_t txqueuelen = 10000;  ///< of a device tunstack creates; 0: the kernel's default
   int verbosity = 0;
 
   // Services (0: off).

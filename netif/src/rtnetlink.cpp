@@ -161,6 +161,12 @@ void rtnetlink::set_mtu(unsigned index, unsigned mtu, std::error_code& ec) {
   transact(r.nlh, [](const nlmsghdr*) {}, ec);
 }
 
+void rtnetlink::set_txqueuelen(unsigned index, unsigned packets, std::error_code& ec) {
+  link_request r(RTM_NEWLINK, index);
+  mnl_attr_put_u32(r.nlh, IFLA_TXQLEN, packets);
+  transact(r.nlh, [](const nlmsghdr*) {}, ec);
+}
+
 void rtnetlink::set_up(unsigned index, std::error_code& ec) {
   link_request r(RTM_NEWLINK, index);
   r.body->ifi_change = IFF_UP;

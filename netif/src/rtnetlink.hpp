@@ -46,6 +46,8 @@ class rtnetlink {
   rtnetlink& operator=(const rtnetlink&) = delete;
 
   void set_mtu(unsigned index, unsigned mtu, std::error_code& ec);
+  /// Sets the length of the device's transmit queue (`ip link set ... txqueuelen N`).
+  void set_txqueuelen(unsigned index, unsigned packets, std::error_code& ec);
   void set_up(unsigned index, std::error_code& ec);
   /// Adds @p address/@p prefix_length to the interface. An identical address already there is
   /// not an error. IPv6 addresses are added without duplicate address detection (IFA_F_NODAD).

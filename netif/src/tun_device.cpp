@@ -195,6 +195,11 @@ tun_device::tun_device(asio::io_context& io, const tun_options& options)
     nl.set_mtu(index_, static_cast<unsigned>(options.mtu), ec);
     if (ec) throw_config_error(ec, "set the MTU to " + std::to_string(options.mtu), name_);
   }
+  // Only on a device of our own: a persistent device keeps what its owner configured.
+  if (created_ && options.txqueuelen != 0) {
+    nl.set_txqueuelen(index_, static_cast<unsigned>(std::min<std::size_t>(options.txqueuelen, UINT_MAX)), ec);
+    if (ec) throw_config_error(ec, "set the transmit queue length to " + std::to_string(options.txqueuelen), name_);
+  }
 }
 
 tun_device::~tun_device() = default;  // closing the fd removes a device we created

@@ -6,6 +6,7 @@
 run_expect_failure mtu-low 2 "\-\-mtu" "$TUNSTACK" --mtu 10
 run_expect_failure mtu-high 2 "\-\-mtu" "$TUNSTACK" --mtu 70000
 run_expect_failure mtu-word 2 "\-\-mtu" "$TUNSTACK" --mtu big
+run_expect_failure txqueuelen-high 2 "\-\-txqueuelen" "$TUNSTACK" --txqueuelen 2000000
 run_expect_failure addr-octet 2 "\-\-addr" "$TUNSTACK" --addr 10.0.3.500/24
 run_expect_failure addr-no-prefix 2 "\-\-addr" "$TUNSTACK" --addr 10.0.3.50
 run_expect_failure addr-network 2 "\-\-addr" "$TUNSTACK" --addr 10.0.3.0/24

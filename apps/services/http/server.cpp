@@ -27,6 +27,10 @@
 namespace tunstack::services {
 namespace {
 
+// Files up to this size are sent with their head in one write.
+constexpr std::uintmax_t small_file = 64 * 1024;
+
+
 using tunstack::tcp;
 using namespace asio::experimental::awaitable_operators;
 using clock = std::chrono::steady_clock;
@@ -199,6 +203,17 @@ class connection {
     ++c.extra["responses_" + std::to_string(r.head.status / 100) + "xx"];
     std::string head = http::serialize(r.head, std::chrono::system_clock::now());
     if (!head_only && !r.file) head += r.body;  // one write for small answers
+    if (!head_only && r.file && r.head.content_length <= small_file) {
+      // A small file goes out with its head in one write, so one segment carries the whole
+      // answer: with the body in a second write, Nagle holds it until the client's (delayed)
+      // ACK of the head, which cost keep-alive clients about 40 ms per request.
+      std::ifstream in(*r.file, std::ios::binary);
+      const std::size_t offset = head.size();
+      head.resize(offset + r.head.content_length);
+      in.read(head.data() + offset, static_cast<std::streamsize>(r.head.content_length));
+      if (static_cast<std::uintmax_t>(in.gcount()) != r.head.content_length) co_return false;  // it shrank
+      r.file.reset();
+    }
     if (!co_await write(asio::buffer(head))) co_return false;
     if (!head_only && r.file) {
       std::ifstream in(*r.file, std::ios::binary);
@@ -252,6 +267,9 @@ asio::awaitable<void> accept_loop(tcp::acceptor acceptor, std::shared_ptr<server
     auto [ec, s] = co_await acceptor.async_accept(use_tuple);
     if (ec == asio::error::operation_aborted || ec == asio::error::connection_aborted) co_return;
     if (ec) continue;
+    // As nginx does for keep-alive: answers go out at once, not when the previous one is ACKed.
+    std::error_code ignored;
+    s.set_option(tcp::no_delay(true), ignored);
     asio::co_spawn(s.get_executor(), serve(std::move(s), state), asio::detached);
   }
 }

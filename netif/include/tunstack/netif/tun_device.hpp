@@ -57,6 +57,12 @@ struct tun_options {
   std::string name = "tun0";
   /// MTU in bytes, 68..65535. The device's MTU is set to it. Default: 1500.
   std::size_t mtu = 1500;
+  /// Length in packets of the kernel's queue towards the program (the device's txqueuelen),
+  /// set on devices this object creates; 0 leaves the kernel's default (500 for TUN). When the
+  /// queue is full the kernel drops what it would send into the device, e.g. the SYNs of a
+  /// burst of new connections. Default: 10000, which takes a burst of 10,000 SYNs (measured
+  /// with bench/run's conns workload; the queue is a ring of pointers: 80 KB at 10000).
+  std::size_t txqueuelen = 10000;
 };
 
 /// The kernel's side of the device: what `ip addr add` / `ip link set up` would configure.
