@@ -7,6 +7,8 @@
 // Connects are non-blocking and at most --window are in progress at once, so the server's SYN
 // backlog (at most 255 in lwIP) is not overrun; a connect that is refused or times out is
 // retried, up to --attempts times per connection. Exit status 0 only if all N were verified.
+#include "number.hpp"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -59,10 +61,7 @@ struct options {
 
 template <class T>
 T number(std::string_view text, const char* what) {
-  T value{};
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc{} || end != text.data() + text.size()) usage((std::string("bad ") + what).c_str());
-  return value;
+  return tools::number<T>(text, what, usage);
 }
 
 // from_chars for double is in GCC 12's libstdc++, but keep it simple and portable.

@@ -6,6 +6,8 @@
 // Why not hping3: its --flood mode ignores -c and reports nothing about what it sent, and it
 // adds a package to install; this tool sends an exact count at an exact rate and says what the
 // kernel took. IPv4 and TCP checksums are computed here (RFC 791 3.1, RFC 9293 3.1).
+#include "number.hpp"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -58,10 +60,7 @@ std::uint32_t address(const std::string& text) {
 
 template <class T>
 T number(std::string_view text, const char* what) {
-  T value{};
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc{} || end != text.data() + text.size()) usage((std::string("bad ") + what).c_str());
-  return value;
+  return tools::number<T>(text, what, usage);
 }
 
 options parse(int argc, char** argv) {
