@@ -254,15 +254,19 @@ END {
   for (i = loss_end + 1; i < zw_start; i++) if (kind[i] == "cc") emit("avoidance", i, i)
 
   # 5. Teardown: the stack closed first (FIN-WAIT-1 when the server shut down its side), its
-  # FIN, the kernel ACK and FIN, TIME-WAIT; in a full run, its end 2 MSL later.
+  # FIN, the kernel ACK and FIN, TIME-WAIT; in a full run, its end 2 MSL later. When the kernel
+  # acknowledges our FIN in the segment that carries its own (a slower run, e.g. under ASan),
+  # FIN-WAIT-1 goes straight to TIME-WAIT (RFC 9293 3.10.7.4): both orders are right.
   expect = "SYN-RECEIVED ESTABLISHED FIN-WAIT-1 FIN-WAIT-2 TIME-WAIT"
+  expect_combined = "SYN-RECEIVED ESTABLISHED FIN-WAIT-1 TIME-WAIT"
   for (i = 1; i <= n; i++) if (to_state[i] != "" && line[i] !~ /\[::\]:[0-9]+ [A-Z-]+ -> /) {
     states = states (states == "" ? "" : " ") to_state[i]
     if (to_state[i] == "FIN-WAIT-1") fw1 = i
     if (to_state[i] == "TIME-WAIT") tw = i
     if (to_state[i] == "CLOSED") closed = i
   }
-  if (index(states, expect) != 1) missing("teardown", "states " states ", expected " expect)
+  if (index(states, expect) != 1 && index(states, expect_combined) != 1)
+    missing("teardown", "states " states ", expected " expect " (or without FIN-WAIT-2)")
   for (i = 1; i <= n; i++) if (kind[i] == "out" && flags[i] ~ /F/) { fin_out = i; break }
   for (i = 1; i <= n; i++) if (kind[i] == "in" && flags[i] ~ /F/) { fin_in = i; break }
   if (!fin_out) missing("teardown", "no FIN from the stack")
