@@ -2,6 +2,8 @@
 // timeout, fast retransmit, zero-window probing, keep-alive and TIME-WAIT, each in milliseconds
 // of real time; 10 MiB intact through loss, reordering and duplication; the same seed giving
 // the same packets; and the TCP trace of a scripted connection against its transcript.
+#include "packet.hpp"
+
 #include "tunstack/sim/network.hpp"
 
 #include <asio/co_spawn.hpp>
@@ -39,14 +41,12 @@ struct segment {
 };
 
 std::optional<segment> tcp_of(const wire_packet& p) {
-  const auto& b = p.bytes;
+  const std::span<const std::byte> b{p.bytes};
   if (b.size() < 40 || (static_cast<unsigned>(b[0]) >> 4) != 4 || static_cast<unsigned>(b[9]) != 6) return std::nullopt;
   const std::size_t ihl = (static_cast<unsigned>(b[0]) & 0x0f) * 4;
-  const std::size_t total = static_cast<std::size_t>(b[2]) << 8 | static_cast<std::size_t>(b[3]);
   const std::size_t doff = (static_cast<unsigned>(b[ihl + 12]) >> 4) * 4;
-  std::uint32_t seq = 0;
-  for (std::size_t i = 0; i < 4; ++i) seq = seq << 8 | static_cast<std::uint32_t>(b[ihl + 4 + i]);
-  return segment{p.client_to_server, static_cast<std::uint8_t>(b[ihl + 13]), seq, total - ihl - doff};
+  return segment{p.client_to_server, static_cast<std::uint8_t>(b[ihl + 13]), tunstack::testing::get32(b, ihl + 4),
+                 tunstack::testing::get16(b, 2) - ihl - doff};
 }
 
 std::vector<std::byte> random_bytes(std::size_t n, std::uint32_t seed) {
