@@ -13,14 +13,22 @@ namespace tunstack::netif {
 memory_link::memory_link(asio::any_io_executor executor, std::size_t mtu, std::string name)
     : executor_(std::move(executor)), mtu_(mtu), name_(std::move(name)) {}
 
-void memory_link::inject(std::span<const std::byte> bytes) {
-  inbound_.emplace_back(bytes.begin(), bytes.end());
+void memory_link::inject(std::span<const std::byte> bytes) { inject(bytes, {}); }
+
+void memory_link::inject(std::span<const std::byte> bytes, const packet_offload& offload) {
+  inbound_.push_back({packet(bytes.begin(), bytes.end()), offload});
   wake({});
 }
 
 std::optional<memory_link::packet> memory_link::take() {
+  auto p = take_offloaded();
+  if (!p) return std::nullopt;
+  return std::move(p->bytes);
+}
+
+std::optional<memory_link::sent_packet> memory_link::take_offloaded() {
   if (sent_.empty()) return std::nullopt;
-  packet p = std::move(sent_.front());
+  sent_packet p = std::move(sent_.front());
   sent_.pop_front();
   return p;
 }
@@ -32,6 +40,13 @@ void memory_link::fail_receives_with(std::error_code ec) {
 
 std::size_t memory_link::receive(std::span<const asio::mutable_buffer> buffers,
                                  std::error_code& ec) noexcept {
+  packet_offload ignored;
+  return receive_offloaded(buffers, ignored, ec);
+}
+
+std::size_t memory_link::receive_offloaded(std::span<const asio::mutable_buffer> buffers, packet_offload& offload,
+                                           std::error_code& ec) noexcept {
+  offload = {};
   if (receive_error_) {
     ec = receive_error_;
     return 0;
@@ -40,14 +55,24 @@ std::size_t memory_link::receive(std::span<const asio::mutable_buffer> buffers,
     ec = asio::error::would_block;
     return 0;
   }
-  packet p = std::move(inbound_.front());
+  sent_packet p = std::move(inbound_.front());
   inbound_.pop_front();
-  const std::size_t copied = asio::buffer_copy(buffers, asio::buffer(p));
-  ec = copied < p.size() ? std::error_code{asio::error::message_size} : std::error_code{};
+  const std::size_t copied = asio::buffer_copy(buffers, asio::buffer(p.bytes));
+  ec = copied < p.bytes.size() ? std::error_code{asio::error::message_size} : std::error_code{};
+  offload = p.offload;
   return copied;
 }
 
 void memory_link::send(std::span<const asio::const_buffer> buffers, std::error_code& ec) noexcept {
+  send_offloaded(buffers, {}, ec);
+}
+
+void memory_link::send_offloaded(std::span<const asio::const_buffer> buffers, const packet_offload& offload,
+                                 std::error_code& ec) noexcept {
+  if ((offload.segment_size != 0 || offload.checksum_partial) && !offloads_) {
+    ec = asio::error::message_size;
+    return;
+  }
   if (send_error_) {
     ec = send_error_;
     return;
@@ -58,7 +83,7 @@ void memory_link::send(std::span<const asio::const_buffer> buffers, std::error_c
   if (tap_) {
     tap_(std::move(p));
   } else {
-    sent_.push_back(std::move(p));
+    sent_.push_back({std::move(p), offload});
   }
 }
 

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <linux/if.h>
 #include <linux/if_tun.h>
+#include <endian.h>
 #include <sys/ioctl.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -141,7 +142,68 @@ std::string interface_name(detail::rtnetlink& nl, unsigned index) {
   return link ? link->name : "interface #" + std::to_string(index);
 }
 
+// The bytes of a scattered packet as one sequence, for the slow path that finishes a partial
+// checksum in buffers a caller gave (usually one or two of them).
+class scattered {
+ public:
+  scattered(std::span<const asio::mutable_buffer> buffers, std::size_t size) : buffers_(buffers), size_(size) {}
+  std::uint8_t* at(std::size_t offset) const noexcept {
+    for (const auto& b : buffers_) {
+      if (offset < b.size()) return static_cast<std::uint8_t*>(b.data()) + offset;
+      offset -= b.size();
+    }
+    return nullptr;
+  }
+  std::size_t size() const noexcept { return size_; }
+
+ private:
+  std::span<const asio::mutable_buffer> buffers_;
+  std::size_t size_;
+};
+
+// What a device does with VIRTIO_NET_HDR_F_NEEDS_CSUM: the field at start + offset holds the
+// pseudo-header sum; the Internet checksum of everything from start to the end goes there.
+bool finish_checksum(const scattered& packet, std::size_t start, std::size_t offset) noexcept {
+  if (start + offset + 2 > packet.size()) return false;
+  std::uint32_t sum = 0;
+  for (std::size_t i = start; i < packet.size(); ++i) {
+    const std::uint32_t byte = *packet.at(i);
+    sum += ((i - start) % 2 == 0) ? byte << 8 : byte;
+  }
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  const auto checksum = static_cast<std::uint16_t>(~sum);
+  *packet.at(start + offset) = static_cast<std::uint8_t>(checksum >> 8);
+  *packet.at(start + offset + 1) = static_cast<std::uint8_t>(checksum & 0xff);
+  return true;
+}
+
 }  // namespace
+
+namespace {
+
+// struct virtio_net_hdr and its constants from <linux/virtio_net.h>, which C++ cannot include
+// (a member there is named "class"). Little-endian fields, as TUN uses on little-endian hosts.
+struct virtio_net_hdr {
+  std::uint8_t flags;
+  std::uint8_t gso_type;
+  std::uint16_t hdr_len;      // bytes of headers (IP + TCP) before the data
+  std::uint16_t gso_size;     // data bytes per segment
+  std::uint16_t csum_start;   // where the checksum starts
+  std::uint16_t csum_offset;  // where it goes, from csum_start
+};
+static_assert(sizeof(virtio_net_hdr) == 10);
+constexpr std::uint8_t VIRTIO_NET_HDR_F_NEEDS_CSUM = 1;
+constexpr std::uint8_t VIRTIO_NET_HDR_F_DATA_VALID = 2;
+constexpr std::uint8_t VIRTIO_NET_HDR_GSO_NONE = 0;
+constexpr std::uint8_t VIRTIO_NET_HDR_GSO_TCPV4 = 1;
+constexpr std::uint8_t VIRTIO_NET_HDR_GSO_TCPV6 = 4;
+constexpr std::uint8_t VIRTIO_NET_HDR_GSO_ECN = 0x80;
+
+}  // namespace
+
+struct tun_device::virtio_header {
+  virtio_net_hdr h{};
+};
 
 tun_device::tun_device(asio::io_context& io, const tun_options& options)
     : descriptor_(io), name_(options.name), mtu_(options.mtu) {
@@ -172,11 +234,16 @@ tun_device::tun_device(asio::io_context& io, const tun_options& options)
   // it instead. This tells, without a race, whether the device is ours to disappear with.
   ifreq ifr{};
   std::strncpy(ifr.ifr_name, options.name.c_str(), IFNAMSIZ - 1);
-  ifr.ifr_flags = static_cast<short>(IFF_TUN | IFF_NO_PI | IFF_TUN_EXCL);
+  // With offloads every read and write carries a virtio_net_hdr first (IFF_VNET_HDR); the
+  // kernel offloads nothing until TUNSETOFFLOAD below says what we can take.
+  unsigned features = 0;
+  const bool vnet = options.offload && ::ioctl(fd, TUNGETFEATURES, &features) == 0 && (features & IFF_VNET_HDR) != 0;
+  const int base_flags = IFF_TUN | IFF_NO_PI | (vnet ? IFF_VNET_HDR : 0);
+  ifr.ifr_flags = static_cast<short>(base_flags | IFF_TUN_EXCL);
   if (::ioctl(fd, TUNSETIFF, &ifr) == 0) {
     created_ = true;
   } else if (errno == EBUSY) {
-    ifr.ifr_flags = static_cast<short>(IFF_TUN | IFF_NO_PI);
+    ifr.ifr_flags = static_cast<short>(base_flags);
     if (::ioctl(fd, TUNSETIFF, &ifr) != 0) throw_setiff_error(errno, options.name);
     created_ = false;
   } else {
@@ -184,6 +251,14 @@ tun_device::tun_device(asio::io_context& io, const tun_options& options)
   }
   name_ = ifr.ifr_name;  // the kernel fills in "%d" patterns
   descriptor_.assign(std::exchange(guard.fd, -1));
+  vnet_header_ = vnet;
+  if (!options.offload) {
+    offload_status_ = "off (turned off)";
+  } else if (!vnet) {
+    offload_status_ = "off (this kernel's TUN driver has no IFF_VNET_HDR)";
+  } else {
+    enable_offloads();
+  }
 
   detail::rtnetlink nl;
   std::error_code ec;
@@ -314,37 +389,140 @@ void tun_device::configure_kernel_side(const kernel_side_config& config) {
   }
 }
 
-std::size_t tun_device::receive(std::span<const asio::mutable_buffer> buffers,
-                                std::error_code& ec) noexcept {
-  std::array<iovec, 64> iov;
-  const std::size_t count = std::min(buffers.size(), iov.size());
-  for (std::size_t i = 0; i < count; ++i) iov[i] = {buffers[i].data(), buffers[i].size()};
+void tun_device::enable_offloads() {
+  // Checksums and TCP segmentation in both families; without TSO, checksums alone. UDP
+  // segmentation stays off: lwIP cannot take a UDP super-datagram as one.
+  struct attempt {
+    unsigned flags;
+    const char* what;
+  };
+  const attempt attempts[] = {{TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6, "checksums, TCP segmentation (IPv4, IPv6)"},
+                              {TUN_F_CSUM, "checksums only (the kernel refused TCP segmentation)"}};
+  for (const auto& a : attempts) {
+    if (::ioctl(descriptor_.native_handle(), TUNSETOFFLOAD, a.flags) == 0) {
+      csum_ = true;
+      tso_ = (a.flags & TUN_F_TSO4) != 0;
+      offload_status_ = a.what;
+      return;
+    }
+  }
+  offload_status_ = std::string{"off (the kernel refused TUNSETOFFLOAD: "} + std::strerror(errno) + ")";
+}
+
+std::size_t tun_device::read_packet(std::span<const asio::mutable_buffer> buffers, virtio_header& header,
+                                    std::error_code& ec) noexcept {
+  std::array<iovec, 65> iov;
+  std::size_t count = 0;
+  if (vnet_header_) iov[count++] = {&header.h, sizeof header.h};
+  std::size_t capacity = 0;
+  for (std::size_t i = 0; i < buffers.size() && count < iov.size(); ++i) {
+    iov[count++] = {buffers[i].data(), buffers[i].size()};
+    capacity += buffers[i].size();
+  }
   const ssize_t n = ::readv(descriptor_.native_handle(), iov.data(), static_cast<int>(count));
   if (n < 0) {
     ec = (errno == EAGAIN || errno == EWOULDBLOCK) ? std::error_code{asio::error::would_block}
                                                    : errno_code(errno);
     return 0;
   }
-  ec = {};
-  return static_cast<std::size_t>(n);
+  const std::size_t header_size = vnet_header_ ? sizeof header.h : 0;
+  if (static_cast<std::size_t>(n) < header_size) {
+    ec = asio::error::message_size;  // cannot happen: the driver always writes the header
+    return 0;
+  }
+  const std::size_t size = static_cast<std::size_t>(n) - header_size;
+  // The driver reports the packet's whole size even when it had to cut it to fit.
+  ec = size > capacity ? std::error_code{asio::error::message_size} : std::error_code{};
+  return size;
+}
+
+std::size_t tun_device::receive(std::span<const asio::mutable_buffer> buffers, std::error_code& ec) noexcept {
+  virtio_header header;
+  const std::size_t n = read_packet(buffers, header, ec);
+  if (ec || !vnet_header_) return n;
+  if ((header.h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) != 0 &&
+      !finish_checksum(scattered{buffers, n}, le16toh(header.h.csum_start), le16toh(header.h.csum_offset))) {
+    ec = asio::error::message_size;  // a checksum outside the packet: the kernel never does that
+    return 0;
+  }
+  return n;
+}
+
+std::size_t tun_device::receive_offloaded(std::span<const asio::mutable_buffer> buffers, packet_offload& offload,
+                                          std::error_code& ec) noexcept {
+  for (;;) {
+    virtio_header header;
+    const std::size_t n = read_packet(buffers, header, ec);
+    offload = {};
+    if (ec || !vnet_header_) return n;
+    const virtio_net_hdr& h = header.h;
+    offload.checksum_trusted = (h.flags & (VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID)) != 0;
+    if (offload.checksum_trusted) ++rx_checksum_trusted_;
+    switch (h.gso_type & ~VIRTIO_NET_HDR_GSO_ECN) {
+      case VIRTIO_NET_HDR_GSO_NONE:
+        return n;
+      case VIRTIO_NET_HDR_GSO_TCPV4:
+      case VIRTIO_NET_HDR_GSO_TCPV6:
+        offload.segment_size = le16toh(h.gso_size);
+        ++rx_super_packets_;
+        return n;
+      default:  // UDP super-datagrams: never enabled, so never expected; dropped and counted
+        ++rx_dropped_gso_;
+        continue;
+    }
+  }
 }
 
 void tun_device::send(std::span<const asio::const_buffer> buffers, std::error_code& ec) noexcept {
-  std::array<iovec, 64> iov;
-  if (buffers.size() > iov.size()) {
+  send_offloaded(buffers, packet_offload{}, ec);
+}
+
+void tun_device::send_offloaded(std::span<const asio::const_buffer> buffers, const packet_offload& offload,
+                                std::error_code& ec) noexcept {
+  std::array<iovec, 65> iov;
+  if (buffers.size() + 1 > iov.size() || buffers.empty() || (offload.segment_size != 0 && !tso_) ||
+      (offload.checksum_partial && !csum_)) {
     ec = asio::error::message_size;
     return;
   }
-  for (std::size_t i = 0; i < buffers.size(); ++i) {
-    iov[i] = {const_cast<void*>(buffers[i].data()), buffers[i].size()};
+  std::size_t count = 0;
+  virtio_header header;
+  if (vnet_header_) {
+    if (offload.segment_size != 0 || offload.checksum_partial) {
+      // The stack puts the IP header in the first buffer; its version and length say where
+      // TCP's checksum starts.
+      const auto* ip = static_cast<const std::uint8_t*>(buffers[0].data());
+      const bool v4 = buffers[0].size() >= 20 && (ip[0] >> 4) == 4;
+      const std::size_t ip_header = v4 ? (ip[0] & 0x0fu) * 4u : 40u;
+      virtio_net_hdr& h = header.h;
+      h.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+      h.csum_start = htole16(static_cast<std::uint16_t>(ip_header));
+      h.csum_offset = htole16(16);  // the checksum field's place in the TCP header
+      if (offload.segment_size != 0) {
+        h.gso_type = v4 ? VIRTIO_NET_HDR_GSO_TCPV4 : VIRTIO_NET_HDR_GSO_TCPV6;
+        h.hdr_len = htole16(offload.header_length);
+        h.gso_size = htole16(offload.segment_size);
+      }
+    }
+    iov[count++] = {&header.h, sizeof header.h};
   }
-  const ssize_t n = ::writev(descriptor_.native_handle(), iov.data(), static_cast<int>(buffers.size()));
+  for (const auto& b : buffers) iov[count++] = {const_cast<void*>(b.data()), b.size()};
+  const ssize_t n = ::writev(descriptor_.native_handle(), iov.data(), static_cast<int>(count));
   if (n < 0) {
     ec = (errno == EAGAIN || errno == EWOULDBLOCK) ? std::error_code{asio::error::would_block}
                                                    : errno_code(errno);
     return;
   }
+  if (offload.segment_size != 0) ++tx_super_packets_;
   ec = {};
+}
+
+std::vector<link_counter> tun_device::counters() const {
+  if (!vnet_header_) return {};
+  return {{"tun_rx_super_packets", rx_super_packets_},
+          {"tun_rx_checksum_trusted", rx_checksum_trusted_},
+          {"tun_tx_super_packets", tx_super_packets_},
+          {"tun_rx_dropped_gso", rx_dropped_gso_}};
 }
 
 void tun_device::async_wait_readable(std::function<void(std::error_code)> handler) {

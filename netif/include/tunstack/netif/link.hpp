@@ -7,6 +7,7 @@
 #define TUNSTACK_NETIF_LINK_HPP
 
 #include <asio/buffer.hpp>
+#include <asio/error.hpp>
 
 #include <cstddef>
 #include <functional>
@@ -24,6 +25,30 @@ struct link_counter {
   std::string name;
   std::uint64_t value = 0;
   friend bool operator==(const link_counter&, const link_counter&) = default;
+};
+
+/// What travels with a packet when a link offloads work to the kernel (the meaning of Linux's
+/// virtio_net_hdr, without its layout). A link without offloads leaves it all zero.
+struct packet_offload {
+  /// Received packets: the TCP or UDP checksum need not be checked. The kernel checked it, or
+  /// left it unfinished ("partial") because the packet never left the machine.
+  bool checksum_trusted = false;
+  /// Sent TCP packets: the checksum field holds only the pseudo-header sum; the kernel
+  /// finishes it (or, delivering the packet locally, needs none). Implied by segment_size.
+  bool checksum_partial = false;
+  /// 0 for an ordinary packet. Otherwise the packet is a TCP super-packet (IPv4 without
+  /// options, or IPv6 without extension headers; up to 64 KiB) that stands for a run of
+  /// segments of this many payload bytes each: received, the kernel coalesced them; sent, the
+  /// kernel cuts it up, and its checksum is partial.
+  std::uint16_t segment_size = 0;
+  /// Sent super-packets: the length of their IP and TCP headers together, in bytes.
+  std::uint16_t header_length = 0;
+};
+
+/// What a link's send_offloaded() takes beyond ordinary packets.
+struct send_offloads {
+  bool partial_checksums = false;  ///< TCP packets with packet_offload::checksum_partial
+  bool super_packets = false;      ///< TCP super-packets (packet_offload::segment_size)
 };
 
 /// A device that carries whole IP packets (layer 3, no link header), one packet per call.
@@ -62,6 +87,32 @@ class link {
   /// On failure @p ec is set; `asio::error::would_block` or `no_buffer_space` means the
   /// device's queue is full and the packet was not sent (the stack drops and counts it).
   virtual void send(std::span<const asio::const_buffer> buffers, std::error_code& ec) noexcept = 0;
+
+  /// The largest packet receive_offloaded() returns and send_offloaded() takes: mtu() unless
+  /// the link coalesces and segments TCP (then up to 65535). Default: mtu().
+  virtual std::size_t max_packet_size() const noexcept { return mtu(); }
+
+  /// What send_offloaded() takes beyond ordinary packets. Default: nothing.
+  virtual send_offloads send_offload_support() const noexcept { return {}; }
+
+  /// receive(), and what the kernel says about the packet (see packet_offload). The stack calls
+  /// this one, with buffers of max_packet_size(). Default: receive(), with @p offload zero.
+  virtual std::size_t receive_offloaded(std::span<const asio::mutable_buffer> buffers, packet_offload& offload,
+                                        std::error_code& ec) noexcept {
+    offload = {};
+    return receive(buffers, ec);
+  }
+
+  /// send(), with what the kernel should do with the packet (see packet_offload). Default:
+  /// send() for an ordinary packet; anything else fails with `asio::error::message_size`.
+  virtual void send_offloaded(std::span<const asio::const_buffer> buffers, const packet_offload& offload,
+                              std::error_code& ec) noexcept {
+    if (offload.segment_size != 0 || offload.checksum_partial) {
+      ec = asio::error::message_size;
+      return;
+    }
+    send(buffers, ec);
+  }
 
   /// Calls @p handler once, through the link's executor (never inside this call), when
   /// receive() may return a packet or an error. cancel() completes it with

@@ -39,8 +39,25 @@ class memory_link final : public link {
   /// Queues @p bytes as one packet towards the stack and wakes the stack's reader.
   void inject(std::span<const std::byte> bytes);
 
+  /// Queues @p bytes towards the stack with offload metadata, as a TUN device with offloads
+  /// would hand it over (e.g. a TCP super-packet with an unfinished checksum).
+  void inject(std::span<const std::byte> bytes, const packet_offload& offload);
+
   /// Takes the oldest packet the stack sent, if any.
   std::optional<packet> take();
+
+  /// A packet the stack sent, with what it asked the kernel to do with it.
+  struct sent_packet {
+    packet bytes;
+    packet_offload offload;
+  };
+  /// Takes the oldest packet the stack sent, with its offload metadata, if any.
+  std::optional<sent_packet> take_offloaded();
+
+  /// From now on the link offloads like a TUN device with IFF_VNET_HDR and TSO: it receives
+  /// and sends packets up to 65535 bytes and takes partial checksums and TCP super-packets
+  /// (kept as sent: take_offloaded() shows their metadata). Call before attaching the link.
+  void enable_offloads() noexcept { offloads_ = true; }
   /// Number of packets the stack sent that were not taken yet.
   std::size_t pending_sent() const noexcept { return sent_.size(); }
   /// Number of injected packets the stack has not read yet.
@@ -58,9 +75,17 @@ class memory_link final : public link {
 
   std::string name() const override { return name_; }
   std::size_t mtu() const noexcept override { return mtu_; }
+  std::size_t max_packet_size() const noexcept override { return offloads_ ? 65535 : mtu_; }
+  send_offloads send_offload_support() const noexcept override {
+    return {.partial_checksums = offloads_, .super_packets = offloads_};
+  }
   std::size_t receive(std::span<const asio::mutable_buffer> buffers,
                       std::error_code& ec) noexcept override;
+  std::size_t receive_offloaded(std::span<const asio::mutable_buffer> buffers, packet_offload& offload,
+                                std::error_code& ec) noexcept override;
   void send(std::span<const asio::const_buffer> buffers, std::error_code& ec) noexcept override;
+  void send_offloaded(std::span<const asio::const_buffer> buffers, const packet_offload& offload,
+                      std::error_code& ec) noexcept override;
   void async_wait_readable(std::function<void(std::error_code)> handler) override;
   void cancel() noexcept override;
 
@@ -70,8 +95,9 @@ class memory_link final : public link {
   asio::any_io_executor executor_;
   std::size_t mtu_;
   std::string name_;
-  std::deque<packet> inbound_;
-  std::deque<packet> sent_;
+  std::deque<sent_packet> inbound_;  // with the metadata the stack is handed
+  std::deque<sent_packet> sent_;
+  bool offloads_ = false;
   std::function<void(packet)> tap_;
   std::function<void(std::error_code)> waiter_;
   std::error_code send_error_;

@@ -14,10 +14,12 @@
 #include <asio/posix/stream_descriptor.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <system_error>
+#include <vector>
 
 namespace tunstack::netif {
 
@@ -63,6 +65,13 @@ struct tun_options {
   /// burst of new connections. Default: 10000, which takes a burst of 10,000 SYNs (measured
   /// with bench/run's conns workload; the queue is a ring of pointers: 80 KB at 10000).
   std::size_t txqueuelen = 10000;
+  /// Let the kernel do TCP's per-packet work (IFF_VNET_HDR + TUNSETOFFLOAD): it hands over
+  /// coalesced TCP super-packets of up to 64 KiB with checksums left unfinished, and takes
+  /// super-packets that it cuts into segments itself. Far fewer reads, writes and checksums per
+  /// byte (see bench/README.md). When the kernel refuses, the device works without them and
+  /// offload_status() says why. Turn off to see every packet as the wire carries it (e.g. for
+  /// a capture or per-packet impairment). Default: true.
+  bool offload = true;
 };
 
 /// The kernel's side of the device: what `ip addr add` / `ip link set up` would configure.
@@ -120,20 +129,50 @@ class tun_device final : public link {
   /// The file descriptor (for diagnostics; do not read or write it).
   int native_handle() noexcept { return descriptor_.native_handle(); }
 
+  /// What the kernel offloads, for a person: e.g. "checksums, TCP segmentation (IPv4, IPv6)",
+  /// or "off (...)" with the reason (turned off in tun_options, or refused by the kernel).
+  const std::string& offload_status() const noexcept { return offload_status_; }
+
   std::string name() const override { return name_; }
   std::size_t mtu() const noexcept override { return mtu_; }
+  std::size_t max_packet_size() const noexcept override { return tso_ ? 65535 : mtu_; }
+  send_offloads send_offload_support() const noexcept override { return {.partial_checksums = csum_, .super_packets = tso_}; }
+  /// Without offloads, one packet as the kernel sent it. With them, a packet the kernel left
+  /// with an unfinished checksum gets it finished here, and a super-packet that does not fit
+  /// in @p buffers fails with `asio::error::message_size`: a slow path for callers that know
+  /// nothing of offloads. The stack calls receive_offloaded().
   std::size_t receive(std::span<const asio::mutable_buffer> buffers,
                       std::error_code& ec) noexcept override;
+  std::size_t receive_offloaded(std::span<const asio::mutable_buffer> buffers, packet_offload& offload,
+                                std::error_code& ec) noexcept override;
   void send(std::span<const asio::const_buffer> buffers, std::error_code& ec) noexcept override;
+  void send_offloaded(std::span<const asio::const_buffer> buffers, const packet_offload& offload,
+                      std::error_code& ec) noexcept override;
   void async_wait_readable(std::function<void(std::error_code)> handler) override;
   void cancel() noexcept override;
+  /// tun_rx_super_packets, tun_rx_checksum_trusted, tun_tx_super_packets, and
+  /// tun_rx_dropped_gso (super-packets of a kind the stack cannot take, e.g. UDP).
+  std::vector<link_counter> counters() const override;
 
  private:
+  struct virtio_header;
+  void enable_offloads();
+  std::size_t read_packet(std::span<const asio::mutable_buffer> buffers, virtio_header& header,
+                          std::error_code& ec) noexcept;
+
   asio::posix::stream_descriptor descriptor_;
   std::string name_;
   std::size_t mtu_;
   unsigned index_ = 0;
   bool created_ = false;
+  bool vnet_header_ = false;  // every read and write starts with a struct virtio_net_hdr
+  bool csum_ = false;         // the kernel finishes (or skips) partial checksums
+  bool tso_ = false;          // the kernel coalesces and segments TCP
+  std::string offload_status_;
+  std::uint64_t rx_super_packets_ = 0;
+  std::uint64_t rx_checksum_trusted_ = 0;
+  std::uint64_t tx_super_packets_ = 0;
+  std::uint64_t rx_dropped_gso_ = 0;
 };
 
 }  // namespace tunstack::netif
