@@ -184,7 +184,11 @@ void tunstack_port_assert_core_locked(void);
 #define LWIP_UDP                        1
 #define LWIP_UDPLITE                    0
 
-/* ---- Checksums: computed and checked in software (a TUN fd does no offload by default) ------- */
+/* ---- Checksums: computed and checked in software, except that the netif adapter turns the
+ * TCP/UDP check off, packet by packet, for packets the link says the kernel checked or never
+ * finished (TUN checksum offload: netif::packet_offload::checksum_trusted). ----------------- */
+
+#define LWIP_CHECKSUM_CTRL_PER_NETIF    1
 
 #define CHECKSUM_GEN_IP                 1
 #define CHECKSUM_GEN_UDP                1

@@ -6,9 +6,16 @@
 // output/output_ip6 with a pbuf chain, which is written to the link as one packet (a gather
 // write). The loop never blocks: a full device queue drops the packet and counts it, as a NIC
 // would. After each batch the stack re-arms lwIP's timer.
+//
+// With a link that offloads to the kernel (TUN with IFF_VNET_HDR): packets arrive as TCP
+// super-packets of up to 64 KiB, which lwIP takes as one segment, and with checksums the
+// kernel vouches for, which lwIP then does not check. TCP data segments lwIP sends are held
+// until the end of the current handler and runs of them leave as one super-packet that the
+// kernel cuts up (detail/super_packet.hpp); everything else leaves at once, after them.
 #include "detail/interface.hpp"
 #include "detail/packet_summary.hpp"
 #include "detail/stack_impl.hpp"
+#include "detail/super_packet.hpp"
 #include "detail/tcp_tracer.hpp"
 #include "tunstack/netif/link.hpp"
 
@@ -20,9 +27,11 @@
 #include <asio/post.hpp>
 
 #include <array>
+#include <chrono>
 #include <cstring>
 #include <span>
 #include <stdexcept>
+#include <vector>
 
 namespace tunstack::detail {
 namespace {
@@ -43,6 +52,7 @@ class netif_adapter final : public interface, public std::enable_shared_from_thi
 
   ~netif_adapter() override {
     stop();
+    if (spare_ != nullptr) pbuf_free(spare_);
     if (!link_gone_) link_.set_destroy_notification(nullptr);
   }
 
@@ -59,6 +69,12 @@ class netif_adapter final : public interface, public std::enable_shared_from_thi
     }
     added_ = true;
     running_ = true;
+    // A link that finishes TCP checksums (partial, as the kernel's own sockets send them over
+    // a device with checksum offload) spares lwIP computing them.
+    offloads_ = link_.send_offload_support();
+    checksums_ = offloads_.partial_checksums ? NETIF_CHECKSUM_ENABLE_ALL & ~NETIF_CHECKSUM_GEN_TCP
+                                             : NETIF_CHECKSUM_ENABLE_ALL;
+    NETIF_SET_CHECKSUM_CTRL(&netif_, checksums_);
     link_.set_destroy_notification([this] {
       // The link is gone (destroyed before the stack, or before remove_interface): never
       // touch it again. lwIP's netif stays until stop(), but sends nothing.
@@ -95,6 +111,7 @@ class netif_adapter final : public interface, public std::enable_shared_from_thi
     if (!added_) return;
     running_ = false;
     if (!link_gone_) link_.cancel();
+    release_held();
     netif_remove(&netif_);
     added_ = false;
   }
@@ -136,9 +153,27 @@ class netif_adapter final : public interface, public std::enable_shared_from_thi
     return self(n).transmit(p);
   }
 
-  // lwIP keeps ownership of p; the link copies it out (write/writev) before returning.
+  // lwIP keeps ownership of p; the link copies it out (write/writev) before returning, or the
+  // adapter holds a reference until it does (super-packets).
   err_t transmit(struct pbuf* p) {
     if (!running_ || failed_) return ERR_IF;
+    if (stack_.logs(log_level::debug)) log_packet("tx", p);
+    if (tcp_tracer* t = stack_.tracer()) {
+      t->scan(stack_.now_ns());  // what led to this segment (e.g. a new connection) comes first
+      t->packet(stack_.now_ns(), true, name_, p);
+    }
+    netif::packet_offload offload;
+    if (offloads_.super_packets) {
+      if (auto segment = joinable_segment(p)) {
+        hold(*segment);
+        return ERR_OK;
+      }
+      send_held();  // what lwIP sent first leaves first
+    }
+    if (offloads_.partial_checksums) {
+      // lwIP computes no TCP checksums on this interface (start()): the kernel finishes them.
+      offload.checksum_partial = write_partial_checksum(p);
+    }
     std::array<asio::const_buffer, max_segments> buffers;
     std::size_t count = 0;
     for (const struct pbuf* q = p; q != nullptr && q->len > 0; q = q->next) {
@@ -148,22 +183,23 @@ class netif_adapter final : public interface, public std::enable_shared_from_thi
       }
       buffers[count++] = asio::const_buffer(q->payload, q->len);
     }
-    if (stack_.logs(log_level::debug)) log_packet("tx", p);
-    if (tcp_tracer* t = stack_.tracer()) {
-      t->scan(stack_.now_ns());  // what led to this segment (e.g. a new connection) comes first
-      t->packet(stack_.now_ns(), true, name_, p);
-    }
+    send(std::span<const asio::const_buffer>(buffers.data(), count), offload, p->tot_len);
+    return ERR_OK;
+  }
+
+  // One packet to the link, counted; a full queue drops it as a NIC would.
+  void send(std::span<const asio::const_buffer> buffers, const netif::packet_offload& offload, std::size_t size) {
     std::error_code ec;
-    link_.send(std::span<const asio::const_buffer>(buffers.data(), count), ec);
+    link_.send_offloaded(buffers, offload, ec);
     if (!ec) {
       ++counters_.tx_packets;
-      counters_.tx_bytes += p->tot_len;
+      counters_.tx_bytes += size;
       tx_error_reported_ = false;
-      return ERR_OK;
+      return;
     }
     if (ec == asio::error::would_block || ec == asio::error::no_buffer_space) {
       ++counters_.tx_dropped_queue_full;  // best effort, as a NIC with a full ring
-      return ERR_OK;
+      return;
     }
     ++counters_.tx_errors;
     if (!tx_error_reported_) {
@@ -173,7 +209,79 @@ class netif_adapter final : public interface, public std::enable_shared_from_thi
                                          "; dropping packets until it works again");
       tx_error_reported_ = true;
     }
-    return ERR_OK;
+  }
+
+  // Keeps a TCP data segment (and a reference to its pbuf: lwIP does not retransmit a segment
+  // while a driver holds it) until send_held(), at the end of this handler at the latest.
+  void hold(const tcp_segment& segment) {
+    pbuf_ref(const_cast<struct pbuf*>(segment.p));
+    held_.push_back(segment);
+    if (held_.size() == 1) {
+      asio::post(stack_.io(), [weak = weak_from_this()] {
+        if (auto self = weak.lock()) {
+          const auto entered = self->stack_.enter_handler();
+          self->send_held();
+        }
+      });
+    }
+  }
+
+  // Sends the held segments, each run that continues (super_packet.hpp) as one super-packet.
+  void send_held() {
+    std::size_t i = 0;
+    while (i < held_.size()) {
+      std::size_t j = i + 1;
+      std::size_t pieces = 1 + chain_length(held_[i]);
+      while (j < held_.size() && continues_run(held_[i], held_[j - 1], held_[j]) &&
+             pieces + chain_length(held_[j]) <= max_segments) {
+        pieces += chain_length(held_[j]);
+        ++j;
+      }
+      send_run(i, j);
+      i = j;
+    }
+    release_held();
+  }
+
+  // Buffers a segment's data takes in a gather write.
+  static std::size_t chain_length(const tcp_segment& s) {
+    std::size_t n = 0;
+    for (const struct pbuf* q = s.p; q != nullptr; q = q->next) ++n;
+    return n;
+  }
+
+  void send_run(std::size_t from, std::size_t to) {
+    const tcp_segment& first = held_[from];
+    std::array<asio::const_buffer, max_segments> buffers;
+    std::size_t count = 0;
+    if (to - from == 1) {
+      const bool partial = offloads_.partial_checksums && write_partial_checksum(const_cast<struct pbuf*>(first.p));
+      for (const struct pbuf* q = first.p; q != nullptr && q->len > 0; q = q->next) {
+        buffers[count++] = asio::const_buffer(q->payload, q->len);
+      }
+      send(std::span<const asio::const_buffer>(buffers.data(), count), {.checksum_partial = partial}, first.p->tot_len);
+      return;
+    }
+    std::size_t payload = 0;
+    count = 1;  // buffers[0]: the super-packet's headers
+    for (std::size_t k = from; k < to; ++k) {
+      std::size_t skip = held_[k].headers.size();
+      for (const struct pbuf* q = held_[k].p; q != nullptr; q = q->next) {
+        if (q->len > skip) buffers[count++] = asio::const_buffer(static_cast<const std::byte*>(q->payload) + skip, q->len - skip);
+        skip -= std::min<std::size_t>(skip, q->len);
+      }
+      payload += held_[k].payload;
+    }
+    const std::size_t headers = write_super_header(first, held_[to - 1], payload, super_header_);
+    buffers[0] = asio::const_buffer(super_header_.data(), headers);
+    send(std::span<const asio::const_buffer>(buffers.data(), count),
+         {.segment_size = static_cast<std::uint16_t>(first.payload), .header_length = static_cast<std::uint16_t>(headers)},
+         headers + payload);
+  }
+
+  void release_held() {
+    for (const auto& s : held_) pbuf_free(const_cast<struct pbuf*>(s.p));
+    held_.clear();
   }
 
   void wait_readable() {
@@ -192,59 +300,61 @@ class netif_adapter final : public interface, public std::enable_shared_from_thi
   // Reads up to rx_batch packets, each straight into a pbuf chain, and hands them to lwIP.
   void drain() {
     const std::size_t batch = stack_.options().rx_batch;
-    const std::size_t mtu = mtu_;
     std::size_t read = 0;
     bool more = true;
     while (read < batch && running_) {
-      struct pbuf* p = pbuf_alloc(PBUF_RAW, static_cast<u16_t>(mtu), PBUF_POOL);
-      if (p == nullptr) {
+      if (!fill_spare()) {
         // No memory for a packet: leave it in the device queue; try again at the next wake-up.
         ++counters_.rx_dropped_no_memory;
         break;
       }
       std::array<asio::mutable_buffer, max_segments> buffers;
       std::size_t count = 0;
-      for (struct pbuf* q = p; q != nullptr && count < buffers.size(); q = q->next) {
+      for (struct pbuf* q = spare_; q != nullptr && count < buffers.size(); q = q->next) {
         buffers[count++] = asio::mutable_buffer(q->payload, q->len);
       }
       std::error_code ec;
-      const std::size_t n = link_.receive(std::span<const asio::mutable_buffer>(buffers.data(), count), ec);
+      netif::packet_offload offload;
+      const std::size_t n =
+          link_.receive_offloaded(std::span<const asio::mutable_buffer>(buffers.data(), count), offload, ec);
       if (ec == asio::error::would_block) {
-        pbuf_free(p);
         more = false;
         break;
       }
       if (ec == asio::error::message_size) {  // larger than the MTU: cannot be valid
-        pbuf_free(p);
         ++read;
         ++counters_.rx_dropped_oversize;
         continue;
       }
       if (ec) {
-        pbuf_free(p);
         fail(ec);
         return;
       }
       ++read;
-      if (!accept_size(p, n)) {
-        pbuf_free(p);
-        continue;
-      }
-      pbuf_realloc(p, static_cast<u16_t>(n));
+      if (!accept_size(spare_, n)) continue;  // the spare chain is used again
+      struct pbuf* p = take_spare(n);
       ++counters_.rx_packets;
       counters_.rx_bytes += n;
       if (stack_.logs(log_level::debug)) log_packet("rx", p);
       tcp_tracer* const tracer = stack_.tracer();
       if (tracer != nullptr) tracer->packet(stack_.now_ns(), false, name_, p);
+      // lwIP checks TCP and UDP checksums unless the kernel vouched for them (offload).
+      NETIF_SET_CHECKSUM_CTRL(&netif_, offload.checksum_trusted ? checksums_ & ~unchecked : checksums_);
       // On ERR_OK lwIP owns p (and frees it when done); otherwise it is still ours.
       if (netif_.input(p, &netif_) != ERR_OK) pbuf_free(p);
       if (tracer != nullptr) tracer->scan(stack_.now_ns());  // what this segment changed
     }
     if (read > 0) ++counters_.rx_batches;
+    send_held();  // what lwIP answered to this batch, joined where it can be
     stack_.schedule_timers();
     if (!running_) return;
-    if (more && read == batch) {
-      // The batch was full: let other handlers run, then continue draining.
+    if (read > 0 && busy_poll_ > std::chrono::microseconds{0}) {
+      last_packet_ = std::chrono::steady_clock::now();
+    }
+    const bool polling = !more && busy_poll_ > std::chrono::microseconds{0} &&
+                         std::chrono::steady_clock::now() - last_packet_ < busy_poll_;
+    if ((more && read == batch) || polling) {
+      // The batch was full, or busy polling: let other handlers run, then continue draining.
       asio::post(stack_.io(), [weak = weak_from_this()] {
         if (auto self = weak.lock(); self && self->running_) {
           const auto entered = self->stack_.enter_handler();
@@ -254,6 +364,46 @@ class netif_adapter final : public interface, public std::enable_shared_from_thi
     } else {
       wait_readable();
     }
+  }
+
+  // The checks left out for packets whose checksums the kernel vouches for.
+  static constexpr u16_t unchecked = NETIF_CHECKSUM_CHECK_TCP | NETIF_CHECKSUM_CHECK_UDP;
+
+  // The next read goes into spare_, a chain of pool pbufs as long as the largest packet the
+  // link returns; a packet takes only the pbufs it fills, so a 64 KiB buffer costs a small
+  // packet no allocation beyond its own pbuf. Returns false without memory.
+  bool fill_spare() {
+    const std::size_t want = link_.max_packet_size();
+    const std::size_t have = spare_ != nullptr ? spare_->tot_len : 0;
+    if (have >= want) return true;
+    struct pbuf* more = pbuf_alloc(PBUF_RAW, static_cast<u16_t>(want - have), PBUF_POOL);
+    if (more == nullptr) return false;
+    if (spare_ == nullptr) {
+      spare_ = more;
+    } else {
+      pbuf_cat(spare_, more);
+    }
+    return true;
+  }
+
+  // Cuts the first @p n bytes (a packet just read) off spare_ as a chain of their own.
+  struct pbuf* take_spare(std::size_t n) {
+    struct pbuf* head = spare_;
+    struct pbuf* last = head;
+    std::size_t offset = 0;
+    while (offset + last->len < n) {
+      offset += last->len;
+      last = last->next;
+    }
+    spare_ = last->next;  // its pbufs' tot_len still count to the end of the chain: right
+    last->next = nullptr;
+    last->len = static_cast<u16_t>(n - offset);
+    offset = 0;
+    for (struct pbuf* q = head; q != nullptr; q = q->next) {
+      q->tot_len = static_cast<u16_t>(n - offset);
+      offset += q->len;
+    }
+    return head;
   }
 
   // Drops what cannot be an IP packet before lwIP reads its header: lwIP's input checks
@@ -301,6 +451,13 @@ class netif_adapter final : public interface, public std::enable_shared_from_thi
   bool failed_ = false;
   bool tx_error_reported_ = false;
   bool link_gone_ = false;
+  const std::chrono::microseconds busy_poll_ = stack_.options().busy_poll;
+  std::chrono::steady_clock::time_point last_packet_{};
+  netif::send_offloads offloads_;      // what the link finishes for the stack
+  u16_t checksums_ = NETIF_CHECKSUM_ENABLE_ALL;  // lwIP's checksum work on this interface
+  struct pbuf* spare_ = nullptr;      // where the next packet is read (fill_spare)
+  std::vector<tcp_segment> held_;     // TCP data segments waiting to leave (hold)
+  super_header_bytes super_header_{};  // headers of the super-packet being sent
 };
 
 }  // namespace

@@ -44,8 +44,11 @@ struct test_stack {
   tunstack::stack st;
   tunstack::interface_id id;
 
-  explicit test_stack(std::string address = "10.0.3.50/24", stack_options options = manual_clock())
+  /// @param offloads the link behaves like a TUN device with offloads (memory_link::enable_offloads).
+  explicit test_stack(std::string address = "10.0.3.50/24", stack_options options = manual_clock(),
+                      bool offloads = false)
       : wire(io.get_executor()), st(io, with_leak_check(std::move(options), leaks)) {
+    if (offloads) wire.enable_offloads();
     id = st.add_interface(wire, {.ipv4 = asio::ip::make_network_v4(address),
                                  .ipv6 = {asio::ip::make_network_v6("fd00:3::50/64")}});
   }

@@ -54,6 +54,11 @@ struct stack_options {
   log_level log_max = log_level::info;
   /// Packets read from one link per wake-up before other work gets a turn. Default: 64.
   std::size_t rx_batch = 64;
+  /// After a link runs dry, keep reading it for this long before sleeping until it is
+  /// readable again. Costs a CPU spinning while traffic comes in bursts; saves the sender the
+  /// kernel's wake-up of a sleeping reader for each packet, and the reader its latency (see
+  /// bench/README.md for what it buys). Real time, also with the manual clock. Default: 0 (off).
+  std::chrono::microseconds busy_poll{0};
   /// Receives a TCP trace: every segment in and out, every state transition, every change of
   /// a connection's congestion figures (see trace.hpp). Costs a scan of lwIP's connections per
   /// packet while set. Default: none.
