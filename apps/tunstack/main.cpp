@@ -123,10 +123,16 @@ int run(const options& o) {
   });
 
   // The device outlives the stack (declared first, destroyed last).
-  tunstack::tun_device tun{io, {.name = o.dev, .mtu = o.mtu, .txqueuelen = o.txqueuelen}};
+  // Offloads hand over super-packets of many segments: a capture or an impairment would then
+  // see (and lose, delay, ...) those instead of the packets the wire carries.
+  const char* offload_off = !o.offload ? nullptr : o.pcap ? "--pcap" : o.impaired() ? "impairments" : nullptr;
+  tunstack::tun_device tun{io, {.name = o.dev, .mtu = o.mtu, .txqueuelen = o.txqueuelen,
+                                .offload = o.offload && offload_off == nullptr}};
   sink(tunstack::log_level::info,
        (tun.created() ? "created TUN device " : "attached to persistent TUN device ") + tun.name() +
-           " (MTU " + std::to_string(tun.mtu()) + ")");
+           " (MTU " + std::to_string(tun.mtu()) + "), offloads: " +
+           (offload_off != nullptr ? std::string{"off ("} + offload_off + " works on single packets)"
+                                   : tun.offload_status()));
   if (o.host_addr || o.host_addr6) {
     tunstack::netif::kernel_side_config k{.ipv4 = o.host_addr, .ipv6 = o.host_addr6, .up = true};
     if (o.host_addr) k.stack_ipv4 = o.addr.address();
@@ -187,7 +193,8 @@ int run(const options& o) {
     };
   }
 
-  tunstack::stack st{io, {.log = sink, .log_max = level, .trace = trace}};
+  tunstack::stack st{io, {.log = sink, .log_max = level,
+                          .busy_poll = std::chrono::microseconds{o.busy_poll_us}, .trace = trace}};
   tunstack::interface_config config{.ipv4 = o.addr};
   if (o.addr6) config.ipv6.push_back(*o.addr6);
   config.on_link_failure = [&](std::error_code ec) {

@@ -308,6 +308,18 @@ parse_result parse(const std::vector<std::string>& args) {
       ->capture_default_str()
       ->type_name("PACKETS")
       ->check(CLI::Range(0, 1000000).description("0..1000000"));
+  bool no_offload = false;
+  app.add_flag("--no-offload", no_offload,
+               "Do not let the kernel coalesce and cut TCP segments and finish checksums (TUN "
+               "offloads, on by default: far fewer reads and writes per byte). Always off with "
+               "--pcap and impairments, which work on packets as the wire carries them");
+  app.add_option("--busy-poll", o.busy_poll_us,
+                 "Keep reading the device for USEC microseconds after it runs dry before sleeping: "
+                 "one CPU spins during traffic, senders no longer pay for waking tunstack (see "
+                 "bench/README.md); 0: off")
+      ->capture_default_str()
+      ->type_name("USEC")
+      ->check(CLI::Range(0, 1000000).description("0..1000000"));
   // Services.
   bool no_echo = false, no_discard = false, no_http = false;
   std::string www;
@@ -457,6 +469,7 @@ parse_result parse(const std::vector<std::string>& args) {
   if (no_echo) o.echo_port = 0;
   if (no_discard) o.discard_port = 0;
   if (no_http) o.http_port = 0;
+  if (no_offload) o.offload = false;
   if (!www.empty()) o.www = www;
   if (!pcap.empty()) o.pcap = pcap;
   if (!user.empty()) o.user = user;
