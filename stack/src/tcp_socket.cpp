@@ -256,7 +256,7 @@ void tcp_connection::acknowledge(std::size_t n) {
 }
 
 void tcp_connection::drop_received() noexcept {
-  for (pbuf* p : received_) pbuf_free(p);
+  for (pbuf* p : received_.pending()) pbuf_free(p);
   received_.clear();
   received_offset_ = 0;
   received_bytes_ = 0;

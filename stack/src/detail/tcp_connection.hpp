@@ -12,12 +12,37 @@
 #include "lwip/tcp.h"
 
 #include <cstddef>
-#include <deque>
+#include <span>
+#include <vector>
 #include <memory>
 #include <optional>
 #include <system_error>
 
 namespace tunstack::detail {
+
+/// A FIFO of received pbufs. A vector and a read index rather than std::deque, whose empty
+/// state already holds a 512-byte block: this costs nothing until data arrives and one small
+/// array afterwards (10,000 idle connections, 5 MB less).
+class pbuf_fifo {
+ public:
+  bool empty() const noexcept { return head_ == items_.size(); }
+  pbuf* front() const noexcept { return items_[head_]; }
+  void push_back(pbuf* p) { items_.push_back(p); }
+  void pop_front() noexcept {
+    if (++head_ == items_.size()) clear();
+  }
+  /// The pbufs not taken yet, in order.
+  std::span<pbuf* const> pending() const noexcept { return std::span<pbuf* const>(items_).subspan(head_); }
+  void clear() noexcept {
+    items_.clear();
+    if (items_.capacity() > 16) items_.shrink_to_fit();  // an idle connection keeps little
+    head_ = 0;
+  }
+
+ private:
+  std::vector<pbuf*> items_;
+  std::size_t head_ = 0;
+};
 
 class tcp_connection final : public std::enable_shared_from_this<tcp_connection>, public stack_object {
  public:
@@ -105,7 +130,7 @@ class tcp_connection final : public std::enable_shared_from_this<tcp_connection>
 
   // Received data not read yet: single pbufs (chains are split on arrival), the first one
   // partly consumed up to received_offset_.
-  std::deque<pbuf*> received_;
+  pbuf_fifo received_;
   std::size_t received_offset_ = 0;
   std::size_t received_bytes_ = 0;  // in received_, not read yet
   std::uint64_t read_generation_ = 0;   // tells a late cancellation from the current operation
