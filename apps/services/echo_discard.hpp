@@ -15,12 +15,11 @@
 
 namespace tunstack::services {
 
-/// Largest read per chunk and the most chunks queued between reader and writer of one echo
-/// connection: at most 4 x 64 KiB buffered per connection. Reads start at echo_first_chunk
-/// and double while they come back full, so an idle connection holds only a small buffer.
+/// Largest read of an echo or discard connection: at most 64 KiB buffered per connection.
+/// Reads start at echo_first_chunk and double while they come back full, so an idle
+/// connection holds only a small buffer.
 constexpr std::size_t echo_chunk = 64 * 1024;
-constexpr std::size_t echo_first_chunk = 2 * 1024;
-constexpr std::size_t echo_chunks_in_flight = 4;
+constexpr std::size_t echo_first_chunk = 512;
 
 /// Starts accepting on [::]:port (IPv4 and IPv6) and serves until the io_context stops.
 /// @throws std::system_error (address_in_use) if the port is taken.
