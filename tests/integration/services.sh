@@ -88,6 +88,18 @@ grep -q "^Last-Modified: " "$WORK/big.head" || fail "no Last-Modified"
 [ "$(in_ns curl -s -o /dev/null -w '%{content_type}' "$BASE/sub/")" = "text/html; charset=utf-8" ] || fail "index.html of a directory"
 log "ok: a 4 MiB file arrives byte-identical; Last-Modified/If-Modified-Since give 304"
 
+# Small files are served from memory for up to a second after they were read: a change shows
+# after that, and a removed file is gone.
+[ "$(in_ns curl -sf "$BASE/sub/index.html")" = "<h1>hello</h1>" ] || fail "sub/index.html"
+echo "<h1>changed</h1>" >"$WORK/site/sub/index.html"
+sleep 1.2
+[ "$(in_ns curl -sf "$BASE/sub/index.html")" = "<h1>changed</h1>" ] || fail "a changed small file was still served old after 1.2 s"
+mv "$WORK/site/sub/index.html" "$WORK/site/sub/index.old"
+sleep 1.2
+[ "$(in_ns curl -s -o /dev/null -w '%{http_code}' "$BASE/sub/index.html")" = 404 ] || fail "a removed small file was still served after 1.2 s"
+mv "$WORK/site/sub/index.old" "$WORK/site/sub/index.html"
+log "ok: a changed small file shows, and a removed one is gone, within 1.2 s"
+
 code() { in_ns curl -s --path-as-is -o /dev/null -w '%{http_code}' "$@"; }
 [ "$(code "$BASE/no/such/file")" = 404 ] || fail "a missing file is not 404"
 [ "$(code "$BASE/../outside/secret.txt")" = 403 ] || fail "../ traversal not refused"

@@ -1,6 +1,8 @@
 // http_test.cpp - the HTTP server's pure parts: the strict request parser on good, odd and
 // malformed requests (each malformed one gets its 4xx/5xx), response heads, HTTP dates, and
-// the --www path resolution that must never leave the served directory.
+// the --www path resolution that must never leave the served directory, and the small-file
+// cache that must let a changed file show within its revalidation time.
+#include "http/file_cache.hpp"
 #include "http/request.hpp"
 #include "http/response.hpp"
 #include "http/static_files.hpp"
@@ -226,4 +228,31 @@ TEST_CASE("http parser: a limit error does not depend on how the request was spl
     CHECK(parse(std::string_view(data).substr(0, 8193)).what == parse_result::kind::incomplete);  // was 414
     CHECK(parse(data).what == parse_result::kind::complete);
   }
+}
+
+TEST_CASE("file cache: a file is served from memory until its entry is older than the revalidation time") {
+  using namespace std::chrono_literals;
+  file_cache cache{2, 10, 1s};
+  const auto t0 = file_cache::clock::time_point{} + 100s;
+  CHECK(cache.find("/a", t0) == nullptr);
+  cache.store("/a", {"/www/a", "hello", {}}, t0);
+  const auto hit = cache.find("/a", t0 + 999ms);
+  REQUIRE(hit != nullptr);
+  CHECK(hit->content == "hello");
+  CHECK(hit->path == "/www/a");
+  CHECK(cache.find("/a", t0 + 1s) == nullptr);  // looked up on disk again from then on
+  CHECK(cache.find("/b", t0) == nullptr);       // other paths are not confused with it
+
+  cache.store("/big", {"/www/big", "more than ten bytes", {}}, t0);
+  CHECK(cache.find("/big", t0) == nullptr);  // larger than max_file: never kept
+  cache.store("/a", {"/www/a", "changed", {}}, t0 + 2s);
+  REQUIRE(cache.find("/a", t0 + 2s) != nullptr);
+  CHECK(cache.find("/a", t0 + 2s)->content == "changed");  // a new read replaces the entry
+
+  cache.store("/b", {"/www/b", "b", {}}, t0 + 2s);
+  CHECK(cache.size() == 2);
+  cache.store("/c", {"/www/c", "c", {}}, t0 + 2s);  // full: everything else goes
+  CHECK(cache.size() == 1);
+  CHECK(cache.find("/c", t0 + 2s) != nullptr);
+  CHECK(cache.find("/a", t0 + 2s) == nullptr);
 }

@@ -7,6 +7,7 @@
 #include "server.hpp"
 
 #include "response.hpp"
+#include "file_cache.hpp"
 #include "static_files.hpp"
 #include "tunstack/tcp.hpp"
 
@@ -40,6 +41,8 @@ struct server_state {
   http_options options;
   std::shared_ptr<const status> model;
   counters_ptr counters;
+  // Small files in memory for a second at a time: at most 256 x 64 KiB.
+  http::file_cache files{256, small_file, std::chrono::seconds(1)};
 };
 
 // What to send: a head, then either a body in memory or a file's contents.
@@ -77,7 +80,23 @@ std::optional<std::chrono::system_clock::time_point> modified_time(const std::fi
   return std::chrono::system_clock::from_time_t(st.st_mtime);
 }
 
-reply handle(const server_state& state, const http::request& req) {
+// A file's reply: 304 if the client has it, else the file from memory.
+reply file_reply(const http::cached_file& f, const http::request& req) {
+  reply r;
+  r.head.content_type = std::string(http::mime_type(f.path));
+  r.head.extra.emplace_back("Last-Modified", http::http_date(f.modified));
+  if (const auto since = req.header("If-Modified-Since")) {
+    if (const auto t = http::parse_http_date(*since); t && f.modified <= *t) {
+      r.head.status = 304;
+      return r;
+    }
+  }
+  r.head.content_length = f.content.size();
+  r.body = f.content;
+  return r;
+}
+
+reply handle(server_state& state, const http::request& req) {
   if (req.method != "GET" && req.method != "HEAD") {
     return error_reply(405, "this server answers GET and HEAD only", false);
   }
@@ -87,11 +106,26 @@ reply handle(const server_state& state, const http::request& req) {
   if (path == "/metrics") return page(status::prometheus(state.model->snapshot()), "text/plain; version=0.0.4; charset=utf-8");
   if (!state.options.www) return error_reply(404, "no such page (start tunstack with --www DIR to serve files)", false);
 
+  const auto now = http::file_cache::clock::now();
+  if (const auto cached = state.files.find(path, now)) return file_reply(*cached, req);
   const http::file_lookup found = http::resolve_file(*state.options.www, path);
   if (found.status != 200) return error_reply(found.status, found.reason, found.status == 400);
   std::uintmax_t size = 0;
   const auto mtime = modified_time(found.path, size);
   if (!mtime) return error_reply(404, "no such file", false);
+  if (size <= state.files.max_file()) {
+    // Read whole (one more byte than its size, to notice a file that grew meanwhile), kept.
+    http::cached_file f{found.path, std::string(size + 1, '\0'), *mtime};
+    std::ifstream in(found.path, std::ios::binary);
+    in.read(f.content.data(), static_cast<std::streamsize>(f.content.size()));
+    if (static_cast<std::uintmax_t>(in.gcount()) != size) {
+      return error_reply(503, "the file changed while it was read; try again", false);
+    }
+    f.content.resize(size);
+    reply r = file_reply(f, req);
+    state.files.store(path, std::move(f), now);
+    return r;
+  }
   reply r;
   r.head.content_type = std::string(http::mime_type(found.path));
   r.head.extra.emplace_back("Last-Modified", http::http_date(*mtime));
@@ -202,18 +236,10 @@ class connection {
     auto& c = *state_->counters;
     ++c.extra["responses_" + std::to_string(r.head.status / 100) + "xx"];
     std::string head = http::serialize(r.head, std::chrono::system_clock::now());
-    if (!head_only && !r.file) head += r.body;  // one write for small answers
-    if (!head_only && r.file && r.head.content_length <= small_file) {
-      // A small file goes out with its head in one write, so one segment carries the whole
-      // answer: with the body in a second write, Nagle holds it until the client's (delayed)
-      // ACK of the head, which cost keep-alive clients about 40 ms per request.
-      std::ifstream in(*r.file, std::ios::binary);
-      const std::size_t offset = head.size();
-      head.resize(offset + r.head.content_length);
-      in.read(head.data() + offset, static_cast<std::streamsize>(r.head.content_length));
-      if (static_cast<std::uintmax_t>(in.gcount()) != r.head.content_length) co_return false;  // it shrank
-      r.file.reset();
-    }
+    // Answers in memory (pages, small files) go out with their head in one write, so one
+    // segment carries the whole answer: with the body in a second write, Nagle holds it until
+    // the client's (delayed) ACK of the head, which cost keep-alive clients about 40 ms per request.
+    if (!head_only && !r.file) head += r.body;
     if (!co_await write(asio::buffer(head))) co_return false;
     if (!head_only && r.file) {
       std::ifstream in(*r.file, std::ios::binary);
