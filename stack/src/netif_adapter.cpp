@@ -340,8 +340,10 @@ class netif_adapter final : public interface, public std::enable_shared_from_thi
       if (tracer != nullptr) tracer->packet(stack_.now_ns(), false, name_, p);
       // lwIP checks TCP and UDP checksums unless the kernel vouched for them (offload).
       NETIF_SET_CHECKSUM_CTRL(&netif_, offload.checksum_trusted ? checksums_ & ~unchecked : checksums_);
+      const auto flow = offload.segment_size != 0 ? received_flow(p) : std::nullopt;
       // On ERR_OK lwIP owns p (and frees it when done); otherwise it is still ours.
       if (netif_.input(p, &netif_) != ERR_OK) pbuf_free(p);
+      if (flow) acknowledge_delayed(*flow);  // a super-packet is many segments: ACK now
       if (tracer != nullptr) tracer->scan(stack_.now_ns());  // what this segment changed
     }
     if (read > 0) ++counters_.rx_batches;
