@@ -4,12 +4,12 @@
 # reports tunstack's peak RSS (VmHWM) and its RSS per connection, and checks that afterwards
 # every connection is gone from the stack and lwIP's pools are back to their baseline.
 # MAX_PER_CONNECTION bounds tunstack's RSS per open connection in bytes (an idle echo
-# connection once held a 64 KiB read buffer: 73 KB each; now about 9.5 KB).
+# connection once held a 64 KiB read buffer: 73 KB each; then 9.5 KB; now about 2.7 KB).
 # usage: load_connections.sh TUNSTACK CONN_LOAD [COUNT [MAX_PER_CONNECTION]]
 . "$(dirname "$0")/lib.sh"
 CONN_LOAD=${2:?usage: $0 TUNSTACK CONN_LOAD [COUNT [MAX_PER_CONNECTION]]}
 COUNT=${3:-10000}
-MAX_PER_CONNECTION=${4:-32768}
+MAX_PER_CONNECTION=${4:-4096}
 require_root_and_tun
 command -v curl >/dev/null 2>&1 || skip "needs curl (sudo scripts/install-deps)"
 command -v jq >/dev/null 2>&1 || skip "needs jq (sudo scripts/install-deps)"
