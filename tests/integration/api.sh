@@ -7,7 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 EXAMPLES=${2:?usage: $0 TUNSTACK EXAMPLES_DIR}
 require_root_and_tun
-command -v nc >/dev/null 2>&1 || skip "needs nc (netcat-openbsd; sudo scripts/install-deps)"
+require_tools nc
 new_netns
 
 # start_example NAME PROGRAM ARGS...: runs an example in the namespace until it reports ready.

@@ -6,7 +6,7 @@
 # first run is accepted as its own, and it serves. (netem.sh covers loss, delay and the rest.)
 . "$(dirname "$0")/lib.sh"
 require_root_and_tun
-command -v nc >/dev/null 2>&1 || skip "needs nc (netcat-openbsd; sudo scripts/install-deps)"
+require_tools nc
 new_netns
 
 # forget PID: a process already reaped is no longer the cleanup's to kill (its PID may be reused).

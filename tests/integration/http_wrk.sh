@@ -11,9 +11,7 @@ CONNECTIONS=${2:-1000}
 SECONDS_RUN=${3:-10}
 TIMEOUT=${4:-2s}
 require_root_and_tun
-command -v wrk >/dev/null 2>&1 || skip "needs wrk (sudo scripts/install-deps)"
-command -v curl >/dev/null 2>&1 || skip "needs curl (sudo scripts/install-deps)"
-command -v jq >/dev/null 2>&1 || skip "needs jq (sudo scripts/install-deps)"
+require_tools wrk curl jq
 new_netns
 
 mkdir -p "$WORK/www"

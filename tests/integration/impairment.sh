@@ -5,10 +5,7 @@
 # impairment did in both directions.
 . "$(dirname "$0")/lib.sh"
 require_root_and_tun
-command -v curl >/dev/null 2>&1 || skip "needs curl (sudo scripts/install-deps)"
-command -v jq >/dev/null 2>&1 || skip "needs jq (sudo scripts/install-deps)"
-command -v nc >/dev/null 2>&1 || skip "needs nc (netcat-openbsd; sudo scripts/install-deps)"
-command -v sha256sum >/dev/null 2>&1 || skip "needs sha256sum (coreutils)"
+require_tools curl jq nc sha256sum
 new_netns
 
 start_tunstack main --loss 2 --reorder 2 --seed 7

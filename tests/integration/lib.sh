@@ -57,7 +57,25 @@ skip_kernel_lacks() {
 require_root_and_tun() {
   [ "$(id -u)" = 0 ] || skip "needs root for network namespaces and TUN devices (run: sudo scripts/test)"
   [ -c /dev/net/tun ] || skip "needs /dev/net/tun (load the TUN driver: sudo modprobe tun)"
-  command -v ip >/dev/null 2>&1 || skip "needs ip from iproute2 (sudo scripts/install-deps)"
+  require_tools ip
+}
+
+# require_tools COMMAND...: skips (fails under CI=true) unless every COMMAND is installed,
+# naming the Debian package that has it.
+require_tools() {
+  for _tool in "$@"; do
+    command -v "$_tool" >/dev/null 2>&1 && continue
+    case $_tool in
+      ip | tc) _package=iproute2 ;;
+      nc) _package=netcat-openbsd ;;
+      ping) _package=iputils-ping ;;
+      setcap) _package=libcap2-bin ;;
+      setpriv) _package=util-linux ;;
+      sha256sum) _package=coreutils ;;
+      *) _package=$_tool ;;
+    esac
+    skip "needs $_tool (Debian package $_package; sudo scripts/install-deps)"
+  done
 }
 
 # Creates this test's namespace with loopback up.

@@ -11,8 +11,7 @@ CONN_LOAD=${2:?usage: $0 TUNSTACK CONN_LOAD [COUNT [MAX_PER_CONNECTION]]}
 COUNT=${3:-10000}
 MAX_PER_CONNECTION=${4:-4096}
 require_root_and_tun
-command -v curl >/dev/null 2>&1 || skip "needs curl (sudo scripts/install-deps)"
-command -v jq >/dev/null 2>&1 || skip "needs jq (sudo scripts/install-deps)"
+require_tools curl jq
 new_netns
 # 10,000 connections from one address to one port need as many ephemeral ports, and those of
 # an earlier run may still be in TIME-WAIT (the client closes first): widen the range.

@@ -5,8 +5,7 @@
 # (sch_netem); skips with the reason when the kernel has none. NETEM_MIB sets the amount.
 . "$(dirname "$0")/lib.sh"
 require_root_and_tun
-command -v nc >/dev/null 2>&1 || skip "needs nc (netcat-openbsd; sudo scripts/install-deps)"
-command -v tc >/dev/null 2>&1 || skip "needs tc (iproute2; sudo scripts/install-deps)"
+require_tools nc tc
 MIB=${NETEM_MIB:-100}
 new_netns
 

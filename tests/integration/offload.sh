@@ -5,9 +5,7 @@
 # with --pcap, which records single packets) the device runs without them and says so.
 . "$(dirname "$0")/lib.sh"
 require_root_and_tun
-command -v jq >/dev/null 2>&1 || skip "needs jq (sudo scripts/install-deps)"
-command -v nc >/dev/null 2>&1 || skip "needs nc (netcat-openbsd; sudo scripts/install-deps)"
-command -v sha256sum >/dev/null 2>&1 || skip "needs sha256sum (coreutils)"
+require_tools jq nc sha256sum
 new_netns
 
 start_tunstack main -v

@@ -4,8 +4,7 @@
 # file must still parse and hold as many packets as tunstack says it captured.
 . "$(dirname "$0")/lib.sh"
 require_root_and_tun
-command -v tcpdump >/dev/null 2>&1 || skip "needs tcpdump (sudo scripts/install-deps)"
-command -v nc >/dev/null 2>&1 || skip "needs nc (netcat-openbsd; sudo scripts/install-deps)"
+require_tools tcpdump nc
 
 # A capture file in a directory that does not exist is a bad option, refused before anything runs.
 run_expect_failure missing-dir 2 "--pcap" "$TUNSTACK" --pcap "$WORK/no-such-dir/x.pcap"

@@ -5,8 +5,7 @@
 # drops that capability too); without the capability, exit 1 with the setcap advice.
 . "$(dirname "$0")/lib.sh"
 require_root_and_tun
-command -v nc >/dev/null 2>&1 || skip "needs nc (netcat-openbsd; sudo scripts/install-deps)"
-command -v setpriv >/dev/null 2>&1 || skip "needs setpriv (util-linux; sudo scripts/install-deps)"
+require_tools nc setpriv
 NOBODY_UID=$(id -u nobody 2>/dev/null) || skip "needs the user nobody"
 NOBODY_GID=$(id -g nobody)
 new_netns
@@ -84,7 +83,7 @@ log "ok: without CAP_NET_ADMIN -> exit 1: $(grep -o 'needs CAP_NET_ADMIN.*ep [^ 
 # --- setcap cap_net_admin+ep on a copy (never on the build output itself) --------------------------
 mkdir "$WORK/bin" && cp "$TUNSTACK" "$WORK/bin/tunstack" && chmod 0755 "$WORK/bin" "$WORK/bin/tunstack" || fail "cannot copy the binary"
 COPY="$WORK/bin/tunstack"
-command -v setcap >/dev/null 2>&1 || skip "needs setcap (libcap2-bin; sudo scripts/install-deps)"
+require_tools setcap
 case ",$(findmnt -n -o OPTIONS -T "$WORK" 2>/dev/null)," in
   *,nosuid,*) skip "$WORK is on a nosuid file system, where file capabilities are ignored (set TMPDIR elsewhere)" ;;
 esac

@@ -4,9 +4,7 @@
 # attempts, error statuses, every limit), TCP echo full duplex, UDP echo, discard.
 . "$(dirname "$0")/lib.sh"
 require_root_and_tun
-command -v curl >/dev/null 2>&1 || skip "needs curl (sudo scripts/install-deps)"
-command -v jq >/dev/null 2>&1 || skip "needs jq (sudo scripts/install-deps)"
-command -v nc >/dev/null 2>&1 || skip "needs nc (netcat-openbsd; sudo scripts/install-deps)"
+require_tools curl jq nc
 new_netns
 
 BASE=http://10.0.3.50

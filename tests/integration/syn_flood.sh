@@ -13,9 +13,7 @@ SYN_FLOOD=${3:?usage: $0 TUNSTACK CONN_LOAD SYN_FLOOD [COUNT]}
 COUNT=${4:-100000}
 SPOOFED=$((COUNT / 10))
 require_root_and_tun
-command -v curl >/dev/null 2>&1 || skip "needs curl (sudo scripts/install-deps)"
-command -v jq >/dev/null 2>&1 || skip "needs jq (sudo scripts/install-deps)"
-command -v ping >/dev/null 2>&1 || skip "needs ping (sudo scripts/install-deps)"
+require_tools curl jq ping
 new_netns
 
 # syn_received_gone SECONDS: waits until the stack has no connection in SYN-RECEIVED and prints

@@ -4,8 +4,7 @@
 # stack's side from LISTEN to CLOSED in order, the data both ways, and the same events as JSON.
 . "$(dirname "$0")/lib.sh"
 require_root_and_tun
-command -v nc >/dev/null 2>&1 || skip "needs nc (netcat-openbsd; sudo scripts/install-deps)"
-command -v jq >/dev/null 2>&1 || skip "needs jq (sudo scripts/install-deps)"
+require_tools nc jq
 
 run_expect_failure bad-trace 2 "--trace" "$TUNSTACK" --trace udp
 run_expect_failure missing-dir 2 "--trace-json" "$TUNSTACK" --trace-json "$WORK/no-such-dir/t.json"
