@@ -228,6 +228,10 @@ class netif_adapter final : public interface, public std::enable_shared_from_thi
 
   // Sends the held segments, each run that continues (super_packet.hpp) as one super-packet.
   void send_held() {
+    if (!running_ || failed_) {  // stopped, failed, or the link is gone: drop them
+      release_held();
+      return;
+    }
     std::size_t i = 0;
     while (i < held_.size()) {
       std::size_t j = i + 1;

@@ -158,3 +158,47 @@ TEST_CASE("offload: data leaves as super-packets that the kernel cuts into lwIP'
   c.socket->close();
   t.run();
 }
+
+TEST_CASE("offload: a link destroyed while segments wait to be joined is not used again") {
+  asio::io_context io;
+  tunstack::stack st{io, test_stack::manual_clock()};
+  std::optional<tunstack::netif::memory_link> wire{std::in_place, io.get_executor()};
+  wire->enable_offloads();
+  st.add_interface(*wire, {.ipv4 = asio::ip::make_network_v4("10.0.3.50/24")});
+  const auto kernel = asio::ip::make_address_v4("10.0.3.1");
+  const auto stack = asio::ip::make_address_v4("10.0.3.50");
+
+  tunstack::tcp::socket s{st};
+  std::optional<std::error_code> connected;
+  s.async_connect({kernel, 8080}, [&](std::error_code ec) { connected = ec; });
+  io.poll();
+  auto syn = wire->take();
+  REQUIRE(syn.has_value());
+  const auto p = parse_ip(std::move(*syn));
+  REQUIRE(p.has_value());
+  const bytes synack = build_tcp({.src_port = 8080, .dst_port = p->tcp().src_port(), .seq = 5000,
+                                  .ack = p->tcp().seq() + 1, .flags = tcp_flag::syn | tcp_flag::ack,
+                                  .options = {.mss = 1460}},
+                                 kernel, stack);
+  wire->inject(build_ipv4({.protocol = 6, .src = kernel, .dst = stack}, synack));
+  io.restart();
+  io.poll();
+  REQUIRE(connected == std::error_code{});
+  while (wire->take()) {
+  }
+
+  // lwIP sends the write's segments (counted in its statistics), which wait to be joined until
+  // a handler posted for them runs; the link goes before that.
+  const std::string data(4000, 'x');
+  const auto sent_before = st.stats().tcp.xmit;
+  s.async_write_some(asio::buffer(data), [](std::error_code, std::size_t) {});
+  io.restart();
+  for (int i = 0; i < 10 && st.stats().tcp.xmit == sent_before; ++i) io.poll_one();
+  REQUIRE(st.stats().tcp.xmit > sent_before);
+  REQUIRE(wire->pending_sent() == 0);  // held, not on the link yet
+  wire.reset();
+  io.restart();
+  io.poll();  // under ASan a use of the destroyed link fails here
+  CHECK_FALSE(st.stats().interfaces.at(0).up);
+  s.close();
+}
