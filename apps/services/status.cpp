@@ -76,6 +76,7 @@ json status::snapshot() const {
   model["version"] = tunstack::version_banner();
   model["uptime_seconds"] = static_cast<double>(s.uptime.count()) / 1000.0;
   model["timer_runs"] = s.timer_runs;
+  model["tcp_listen_drops"] = s.tcp_listen_drops;
 
   json interfaces = json::array();
   for (const auto& i : s.interfaces) {
@@ -255,6 +256,10 @@ std::string status::prometheus(const json& m) {
   };
   family("tunstack_uptime_seconds", "gauge", "Seconds since the stack started.");
   o << "tunstack_uptime_seconds " << m["uptime_seconds"].dump() << '\n';
+
+  family("tunstack_tcp_listen_drops_total", "counter",
+         "SYNs a listener dropped because its backlog (half-open connections or accept queue) was used up.");
+  o << "tunstack_tcp_listen_drops_total " << m["tcp_listen_drops"].dump() << '\n';
 
   family("tunstack_link_packets_total", "counter", "Packets through an interface's link.");
   for (const auto& i : m["interfaces"]) {

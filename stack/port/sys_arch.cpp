@@ -7,6 +7,8 @@
 #include "lwip/arch.h"
 #include "lwip/ip_addr.h"
 #include "lwip/netif.h"
+#include "lwip/prot/tcp.h"
+#include "lwip/tcp.h"
 #include "lwip/sys.h"
 
 #include <array>
@@ -148,6 +150,23 @@ u32_t tunstack_port_tcp_isn(const ip_addr_t* local_ip, u16_t local_port, const i
 }
 
 }  // extern "C"
+
+namespace {
+std::uint64_t g_listen_drops = 0;
+}  // namespace
+
+std::uint64_t tunstack::port::listen_drops() noexcept { return g_listen_drops; }
+
+extern "C" err_t tunstack_port_tcp_inpacket(struct tcp_pcb* pcb, struct tcp_hdr* hdr) {
+  // tcp_listen_input answers an ACK with a RST, ignores a RST, and drops a SYN, silently, when
+  // accepts_pending >= backlog: count that last case.
+  if (pcb != nullptr && hdr != nullptr && pcb->state == LISTEN &&
+      (TCPH_FLAGS(hdr) & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_SYN) {
+    const auto* listener = reinterpret_cast<const struct tcp_pcb_listen*>(pcb);
+    if (listener->accepts_pending >= listener->backlog) ++g_listen_drops;
+  }
+  return ERR_OK;
+}
 
 extern "C" struct netif* tunstack_port_route_ip4_src(const ip4_addr_t* src, const ip4_addr_t*) {
   if (src == nullptr || ip4_addr_isany(src)) return nullptr;

@@ -19,11 +19,19 @@ u32_t tunstack_port_tcp_isn(const ip_addr_t* local_ip, u16_t local_port,
  * destination as usual. */
 struct netif;
 struct netif* tunstack_port_route_ip4_src(const ip4_addr_t* src, const ip4_addr_t* dest);
+/* Sees every TCP segment lwIP matched to a pcb, before lwIP handles it; always ERR_OK (the
+ * segment goes on). Counts the SYNs a listener is about to drop without counting them: its
+ * backlog (the half-open connections, at most 255 in lwIP's u8, or 0 while the acceptor's
+ * queue is full) is used up. */
+struct tcp_pcb;
+struct tcp_hdr;
+err_t tunstack_port_tcp_inpacket(struct tcp_pcb* pcb, struct tcp_hdr* hdr);
 #ifdef __cplusplus
 }
 #endif
 
 #define LWIP_HOOK_TCP_ISN(local_ip, local_port, remote_ip, remote_port) \
   tunstack_port_tcp_isn((local_ip), (local_port), (remote_ip), (remote_port))
+#define LWIP_HOOK_TCP_INPACKET_PCB(pcb, hdr, optlen, opt1len, opt2, p) tunstack_port_tcp_inpacket((pcb), (hdr))
 
 #endif /* TUNSTACK_HOOKS_H */

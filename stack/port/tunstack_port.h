@@ -25,6 +25,9 @@ struct hooks {
 void install(const hooks& h) noexcept;
 void uninstall() noexcept;
 
+/// SYNs listeners dropped because their backlog was used up, since the process started.
+std::uint64_t listen_drops() noexcept;
+
 /// Seeds lwIP's random numbers (ports, ISN secret). The same seed gives the same sequence.
 void seed_random(std::uint64_t seed) noexcept;
 

@@ -175,6 +175,7 @@ void stack_impl::start() {
     static_cast<stack_impl*>(self)->log(log_level::trace, std::string{"lwip: "} + line);
   };
   port::install(hooks);
+  listen_drops_at_start_ = port::listen_drops();
   if (options_.seed) port::seed_random(*options_.seed);
 
   // Counters start at zero for every stack (lwIP's are globals that outlive it).
@@ -379,6 +380,7 @@ stack_stats stack_impl::stats() const {
     s.memory.pools.push_back({pool_names[i], pool->used, pool->max, pool->err});
   }
   s.timer_runs = timer_runs_;
+  s.tcp_listen_drops = port::listen_drops() - listen_drops_at_start_;
   return s;
 }
 

@@ -104,6 +104,10 @@ struct stack_stats {
   protocol_counters ip4, ip4_frag, icmp4, ip6, ip6_frag, icmp6, nd6, udp, tcp;
   memory_stats memory;
   std::uint64_t timer_runs = 0;  ///< times lwIP's due timers were run
+  /// SYNs a listener dropped because its backlog was used up: lwIP's half-open connections
+  /// (at most 255 per listener) or, while an acceptor's queue is full, any (Linux's
+  /// ListenDrops). lwIP itself counts these nowhere.
+  std::uint64_t tcp_listen_drops = 0;
 };
 
 }  // namespace tunstack

@@ -159,6 +159,7 @@ class stack_impl : public std::enable_shared_from_this<stack_impl> {
   std::uint64_t manual_now_ns_ = 0;
   std::unique_ptr<tcp_tracer> tracer_;
   std::uint64_t timer_runs_ = 0;
+  std::uint64_t listen_drops_at_start_ = 0;  // the port's process-wide count when this stack began
   // The thread that created the stack may call lwIP until the io_context first runs one of our
   // handlers (a handler posted at start-up); from then on, the thread that runs the io_context.
   mutable std::atomic<std::thread::id> owner_{std::this_thread::get_id()};
