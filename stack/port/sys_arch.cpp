@@ -159,11 +159,14 @@ std::uint64_t tunstack::port::listen_drops() noexcept { return g_listen_drops; }
 
 extern "C" err_t tunstack_port_tcp_inpacket(struct tcp_pcb* pcb, struct tcp_hdr* hdr) {
   // tcp_listen_input answers an ACK with a RST, ignores a RST, and drops a SYN, silently, when
-  // accepts_pending >= backlog: count that last case.
+  // accepts_pending >= backlog: the listener may make room first; what is dropped is counted.
   if (pcb != nullptr && hdr != nullptr && pcb->state == LISTEN &&
       (TCPH_FLAGS(hdr) & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_SYN) {
     const auto* listener = reinterpret_cast<const struct tcp_pcb_listen*>(pcb);
-    if (listener->accepts_pending >= listener->backlog) ++g_listen_drops;
+    if (listener->accepts_pending >= listener->backlog &&
+        (g_hooks.listen_full == nullptr || !g_hooks.listen_full(g_hooks.context, pcb))) {
+      ++g_listen_drops;
+    }
   }
   return ERR_OK;
 }

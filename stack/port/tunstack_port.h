@@ -8,6 +8,8 @@
 
 #include <cstdint>
 
+struct tcp_pcb;
+
 namespace tunstack::port {
 
 /// What the running stack answers for lwIP. Every function is called on the stack's thread.
@@ -18,6 +20,9 @@ struct hooks {
   bool (*on_stack_thread)(void* context) = nullptr;
   /// One line of lwIP debug output (without the newline).
   void (*diag)(void* context, const char* line) = nullptr;
+  /// A SYN reached @p listener while lwIP's backlog (its half-open count) is used up; true if
+  /// room was made for it (lwIP then takes it), false to let lwIP drop it (counted).
+  bool (*listen_full)(void* context, struct tcp_pcb* listener) = nullptr;
   void* context = nullptr;
 };
 

@@ -174,6 +174,7 @@ void stack_impl::start() {
   hooks.diag = [](void* self, const char* line) {
     static_cast<stack_impl*>(self)->log(log_level::trace, std::string{"lwip: "} + line);
   };
+  hooks.listen_full = [](void*, struct tcp_pcb* listener) { return tcp_listener_make_room(listener); };
   port::install(hooks);
   listen_drops_at_start_ = port::listen_drops();
   if (options_.seed) port::seed_random(*options_.seed);

@@ -12,6 +12,14 @@
 // accept queue at 255 whatever the backlog, and a burst of connects overran it: an accept
 // loop takes one connection per pass of the event loop while one batch of received packets
 // completes up to 64 handshakes, so SYNs were dropped silently (see tcp_test.cpp).
+//
+// The half-open connections may also exceed 255, up to the acceptor's backlog, as Linux keeps
+// up to tcp_max_syn_backlog: 10,000 connects at once put 10,000 SYNs in the TUN queue before
+// any handshake's ACK, and lwIP dropped all but 255. When a SYN finds lwIP's count full (an
+// lwIP hook asks, tcp_listener_make_room), the listener takes one half-open connection out of
+// lwIP's count (clears its TF_BACKLOGPEND, so lwIP will not count it down either) into its
+// own, transferred_, which the connection leaves when it is accepted; one that dies half-open
+// (RST, lwIP's 20 s SYN-RECEIVED timeout) is found missing by a scan when the limit is reached.
 #include "detail/error.hpp"
 #include "detail/lwip_address.hpp"
 #include "detail/on_stack.hpp"
@@ -20,12 +28,15 @@
 #include "tunstack/stack.hpp"
 #include "tunstack/tcp.hpp"
 
+#include "lwip/priv/tcp_priv.h"
+#include "lwip/sys.h"
 #include "lwip/tcp.h"
 
 #include <asio/error.hpp>
 
 #include <algorithm>
 #include <deque>
+#include <unordered_set>
 
 namespace tunstack {
 namespace detail {
@@ -43,9 +54,10 @@ class tcp_listener final : public std::enable_shared_from_this<tcp_listener>, pu
       tcp_close(pcb);
       throw std::system_error(to_error_code(err), "tunstack::tcp::acceptor: cannot bind " + describe(local));
     }
-    // lwIP keeps its backlog (here: the half-open connections) in a u8_t.
+    // lwIP keeps its backlog (here: the half-open connections) in a u8_t; beyond it, make_room.
     half_open_limit_ = static_cast<u8_t>(std::clamp(backlog, 1, 255));
     queue_limit_ = static_cast<std::size_t>(std::max(backlog, 1));
+    half_open_max_ = std::max<std::size_t>(queue_limit_, half_open_limit_);
     err_t err = ERR_OK;
     tcp_pcb* listening = tcp_listen_with_backlog_and_err(pcb, half_open_limit_, &err);
     if (listening == nullptr) {
@@ -103,6 +115,7 @@ class tcp_listener final : public std::enable_shared_from_this<tcp_listener>, pu
     // Connections nobody accepted are reset, as the kernel does when a listener closes.
     for (auto& c : ready_) c->abort();
     ready_.clear();
+    transferred_.clear();
     stack_.remove_object(this);
   }
 
@@ -117,6 +130,23 @@ class tcp_listener final : public std::enable_shared_from_this<tcp_listener>, pu
     return {from_lwip(pcb_->local_ip), pcb_->local_port};
   }
 
+  /// See the file's comment: takes one half-open connection out of lwIP's count, if the
+  /// acceptor's limit allows, so that lwIP takes the SYN that found its count full.
+  bool make_room() noexcept {
+    auto* listener = reinterpret_cast<tcp_pcb_listen*>(pcb_);
+    if (listener == nullptr || listener->backlog == 0) return false;  // closed, or the queue is full
+    if (listener->accepts_pending + transferred_.size() >= half_open_max_ && !forget_dead()) return false;
+    for (tcp_pcb* p = tcp_active_pcbs; p != nullptr; p = p->next) {  // the newest come first
+      if (p->listener == listener && p->state == SYN_RCVD && (p->flags & TF_BACKLOGPEND) != 0) {
+        tcp_clear_flags(p, TF_BACKLOGPEND);
+        --listener->accepts_pending;
+        transferred_.insert(p);
+        return true;
+      }
+    }
+    return false;
+  }
+
   /// A socket that is not open, for failed accepts.
   static tcp::socket null_socket(asio::any_io_executor ex) { return tcp::socket(nullptr, std::move(ex)); }
 
@@ -127,6 +157,7 @@ class tcp_listener final : public std::enable_shared_from_this<tcp_listener>, pu
       pcb_ = nullptr;  // the stack closes it
     }
     ready_.clear();  // the connections got their own notice
+    transferred_.clear();
     if (accept_) accept_.complete(asio::error::connection_aborted, tcp::socket(nullptr, executor_));
     gone_ = true;
   }
@@ -142,7 +173,23 @@ class tcp_listener final : public std::enable_shared_from_this<tcp_listener>, pu
     return static_cast<tcp_listener*>(arg)->accepted(pcb);
   }
 
+  // Drops from transferred_ the connections that died half-open; false if none did (or the
+  // last look was less than 100 ms ago: a SYN flood must not cost a scan per SYN).
+  bool forget_dead() noexcept {
+    const std::uint32_t now = sys_now();
+    if (now - last_forget_ms_ < 100) return false;
+    last_forget_ms_ = now;
+    std::unordered_set<const tcp_pcb*> alive;
+    for (tcp_pcb* p = tcp_active_pcbs; p != nullptr; p = p->next) {
+      if (p->state == SYN_RCVD && transferred_.count(p) != 0) alive.insert(p);
+    }
+    const std::size_t before = transferred_.size();
+    std::erase_if(transferred_, [&](const tcp_pcb* p) { return alive.count(p) == 0; });
+    return transferred_.size() < before;
+  }
+
   err_t accepted(tcp_pcb* pcb) {
+    transferred_.erase(pcb);  // established: no longer half-open
     auto c = std::make_shared<tcp_connection>(stack_, pcb);
     if (accept_) {
       accept_.complete({}, tcp::socket(std::move(c), executor_));
@@ -170,9 +217,17 @@ class tcp_listener final : public std::enable_shared_from_this<tcp_listener>, pu
   std::deque<std::shared_ptr<tcp_connection>> ready_;  // handshake done, not handed out yet
   std::size_t queue_limit_ = 1;                         // ready_'s size that closes the gate
   u8_t half_open_limit_ = 1;                            // lwIP's backlog while the gate is open
+  std::size_t half_open_max_ = 1;                       // half-open connections, lwIP's and ours
+  std::unordered_set<const tcp_pcb*> transferred_;      // half-open, taken out of lwIP's count
+  std::uint32_t last_forget_ms_ = 0;
   completion<std::error_code, tcp::socket> accept_;
   std::uint64_t accept_generation_ = 0;
 };
+
+bool tcp_listener_make_room(tcp_pcb* listener) noexcept {
+  auto* l = listener != nullptr ? static_cast<tcp_listener*>(listener->callback_arg) : nullptr;
+  return l != nullptr && l->make_room();
+}
 
 void tcp_start_accept(const std::shared_ptr<tcp_listener>& l, completion<std::error_code, tcp::socket> handler) {
   if (!l || l->gone()) {

@@ -76,7 +76,7 @@ flood2_end=$(date +%s.%N)
 log "flood 2: $(cat "$WORK/flood2.log")"
 stats_json >"$WORK/after2.json" || fail "the stack did not answer HTTP right after the spoofed SYNs"
 syn_rcvd=$(jq '[.tcp_connections[] | select(.state == "SYN-RECEIVED")] | length' "$WORK/after2.json")
-log "after flood 2: $syn_rcvd connections in SYN-RECEIVED (lwIP's half-open limit, 255, bounds them)"
+log "after flood 2: $syn_rcvd connections in SYN-RECEIVED (the echo listener's backlog, 4096, bounds them)"
 # Nobody answers their SYN-ACKs: lwIP removes them after TCP_SYN_RCVD_TIMEOUT (20 s).
 took=$(syn_received_gone 40)
 since_flood=$(echo "$(date +%s.%N) $flood2_end" | awk '{ printf "%.1f", $1 - $2 }')

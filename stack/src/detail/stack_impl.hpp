@@ -19,10 +19,17 @@
 #include <unordered_set>
 #include <vector>
 
+struct tcp_pcb;
+
 namespace tunstack::detail {
 
 class interface;
 class tcp_tracer;
+
+/// A SYN reached @p listener (an acceptor's listening pcb) while lwIP's backlog, its count of
+/// half-open connections (a u8: at most 255), is used up. Makes room for it if the acceptor's
+/// own limit allows (tcp_acceptor.cpp); false: lwIP drops the SYN.
+bool tcp_listener_make_room(tcp_pcb* listener) noexcept;
 
 /// Something that holds lwIP state (a pcb) on behalf of the application: a socket's
 /// connection, a listener. When the stack goes away first, it must let go of that state and
