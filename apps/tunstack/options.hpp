@@ -26,7 +26,7 @@ struct options {
   std::optional<asio::ip::network_v6> addr6 = asio::ip::make_network_v6("fd00:3::50/64");
   std::optional<asio::ip::network_v6> host_addr6 = asio::ip::make_network_v6("fd00:3::1/64");
   std::size_t mtu = 1500;
-  std::size_t txqueuelen = 10000;  ///< of a device tunstack creates; 0: the kernel's default
+  std::size_t txqueuelen = 40000;  ///< of a device tunstack creates; 0: the kernel's default
   bool offload = true;             ///< TUN offloads (off with --no-offload, --pcap, impairments)
   unsigned busy_poll_us = 0;       ///< --busy-poll: microseconds of reading before sleeping
   int verbosity = 0;

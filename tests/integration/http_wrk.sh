@@ -20,7 +20,7 @@ start_tunstack main --www "$WORK/www" --http-max-connections $((CONNECTIONS + 10
 # 1,000 clients that each send a request as soon as the last answer arrives keep up to 1,000
 # packets queued towards the stack at once: more than the kernel's default TUN queue (500
 # packets), whose drops cost a kernel retransmission timeout each (measured: 8,000 drops and
-# 100-400 requests over wrk's 2 s timeout). tunstack sets a deeper one (--txqueuelen, 10000).
+# 100-400 requests over wrk's 2 s timeout). tunstack sets a deeper one (--txqueuelen, 40000).
 [ "$(in_ns cat /sys/class/net/tun0/tx_queue_len)" -ge 1000 ] || fail "tun0's txqueuelen is $(in_ns cat /sys/class/net/tun0/tx_queue_len), not tunstack's default"
 stats_json >"$WORK/baseline.json" || fail "GET /stats.json failed"
 [ "$(in_ns curl -sf http://10.0.3.50/hello.txt)" = "hello from tunstack" ] || fail "GET /hello.txt failed"

@@ -62,9 +62,11 @@ struct tun_options {
   /// Length in packets of the kernel's queue towards the program (the device's txqueuelen),
   /// set on devices this object creates; 0 leaves the kernel's default (500 for TUN). When the
   /// queue is full the kernel drops what it would send into the device, e.g. the SYNs of a
-  /// burst of new connections. Default: 10000, which takes a burst of 10,000 SYNs (measured
-  /// with bench/run's conns workload; the queue is a ring of pointers: 80 KB at 10000).
-  std::size_t txqueuelen = 10000;
+  /// burst of new connections. Default: 40000, which takes 10,000 connects at once: their SYNs,
+  /// then each one's ACK and first data while the stack still answers SYNs (measured with
+  /// bench/run's conns workload: 14,205 drops at 10000, none at 40000; the queue is a ring of
+  /// pointers: 320 KB at 40000).
+  std::size_t txqueuelen = 40000;
   /// Let the kernel do TCP's per-packet work (IFF_VNET_HDR + TUNSETOFFLOAD): it hands over
   /// coalesced TCP super-packets of up to 64 KiB with checksums left unfinished, and takes
   /// super-packets that it cuts into segments itself. Far fewer reads, writes and checksums per
