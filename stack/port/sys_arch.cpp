@@ -153,11 +153,19 @@ u32_t tunstack_port_tcp_isn(const ip_addr_t* local_ip, u16_t local_port, const i
 
 namespace {
 std::uint64_t g_listen_drops = 0;
+bool g_input_coalesced = false;
 }  // namespace
 
 std::uint64_t tunstack::port::listen_drops() noexcept { return g_listen_drops; }
+void tunstack::port::set_input_coalesced(bool coalesced) noexcept { g_input_coalesced = coalesced; }
 
 extern "C" err_t tunstack_port_tcp_inpacket(struct tcp_pcb* pcb, struct tcp_hdr* hdr) {
+  // A super-packet is many full-sized segments, and a receiver should acknowledge at least
+  // every second one (RFC 9293 3.8.6.3, RFC 5681 4.2); lwIP counts it as one and would delay
+  // its ACK. With TF_ACK_DELAY already set, lwIP's tcp_ack() after the data sends it at once.
+  if (g_input_coalesced && pcb != nullptr && pcb->state >= ESTABLISHED && pcb->state <= FIN_WAIT_2) {
+    tcp_set_flags(pcb, TF_ACK_DELAY);
+  }
   // tcp_listen_input answers an ACK with a RST, ignores a RST, and drops a SYN, silently, when
   // accepts_pending >= backlog: the listener may make room first; what is dropped is counted.
   if (pcb != nullptr && hdr != nullptr && pcb->state == LISTEN &&

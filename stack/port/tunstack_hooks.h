@@ -20,7 +20,7 @@ u32_t tunstack_port_tcp_isn(const ip_addr_t* local_ip, u16_t local_port,
 struct netif;
 struct netif* tunstack_port_route_ip4_src(const ip4_addr_t* src, const ip4_addr_t* dest);
 /* Sees every TCP segment lwIP matched to a pcb, before lwIP handles it; always ERR_OK (the
- * segment goes on). For a SYN to a listener whose backlog is used up (the half-open
+ * segment goes on). A super-packet's connection is made to ACK it at once. For a SYN to a listener whose backlog is used up (the half-open
  * connections, at most 255 in lwIP's u8, or 0 while the acceptor's queue is full), the
  * listener may make room (tcp_acceptor.cpp); otherwise lwIP drops the SYN and this counts it. */
 struct tcp_pcb;

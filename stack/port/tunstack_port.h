@@ -30,6 +30,10 @@ struct hooks {
 void install(const hooks& h) noexcept;
 void uninstall() noexcept;
 
+/// Marks the packet handed to lwIP next as a super-packet (many segments coalesced by the
+/// kernel), until called again with false: its connection acknowledges it at once.
+void set_input_coalesced(bool coalesced) noexcept;
+
 /// SYNs listeners dropped because their backlog was used up, since the process started.
 std::uint64_t listen_drops() noexcept;
 

@@ -18,6 +18,7 @@
 #include "detail/super_packet.hpp"
 #include "detail/tcp_tracer.hpp"
 #include "tunstack/netif/link.hpp"
+#include "tunstack_port.h"
 
 #include "lwip/ip.h"
 #include "lwip/netif.h"
@@ -162,7 +163,6 @@ class netif_adapter final : public interface, public std::enable_shared_from_thi
       t->scan(stack_.now_ns());  // what led to this segment (e.g. a new connection) comes first
       t->packet(stack_.now_ns(), true, name_, p);
     }
-    netif::packet_offload offload;
     if (offloads_.super_packets) {
       if (auto segment = joinable_segment(p)) {
         hold(*segment);
@@ -170,6 +170,13 @@ class netif_adapter final : public interface, public std::enable_shared_from_thi
       }
       send_held();  // what lwIP sent first leaves first
     }
+    send_packet(p);
+    return ERR_OK;
+  }
+
+  // One of lwIP's packets as it is (a gather write of its pbufs).
+  void send_packet(struct pbuf* p) {
+    netif::packet_offload offload;
     if (offloads_.partial_checksums) {
       // lwIP computes no TCP checksums on this interface (start()): the kernel finishes them.
       offload.checksum_partial = write_partial_checksum(p);
@@ -179,12 +186,11 @@ class netif_adapter final : public interface, public std::enable_shared_from_thi
     for (const struct pbuf* q = p; q != nullptr && q->len > 0; q = q->next) {
       if (count == buffers.size()) {
         ++counters_.tx_errors;
-        return ERR_OK;  // cannot happen with lwIP's segment sizes; dropped and counted
+        return;  // cannot happen with lwIP's segment sizes; dropped and counted
       }
       buffers[count++] = asio::const_buffer(q->payload, q->len);
     }
     send(std::span<const asio::const_buffer>(buffers.data(), count), offload, p->tot_len);
-    return ERR_OK;
   }
 
   // One packet to the link, counted; a full queue drops it as a NIC would.
@@ -235,39 +241,28 @@ class netif_adapter final : public interface, public std::enable_shared_from_thi
     std::size_t i = 0;
     while (i < held_.size()) {
       std::size_t j = i + 1;
-      std::size_t pieces = 1 + chain_length(held_[i]);
+      std::size_t buffers = 1 + held_[i].pbufs;  // the super-packet's headers, then data
       while (j < held_.size() && continues_run(held_[i], held_[j - 1], held_[j]) &&
-             pieces + chain_length(held_[j]) <= max_segments) {
-        pieces += chain_length(held_[j]);
+             buffers + held_[j].pbufs <= max_segments) {
+        buffers += held_[j].pbufs;
         ++j;
       }
-      send_run(i, j);
+      if (j - i == 1) {
+        send_packet(const_cast<struct pbuf*>(held_[i].p));  // alone: as lwIP made it
+      } else {
+        send_run(i, j);
+      }
       i = j;
     }
     release_held();
   }
 
-  // Buffers a segment's data takes in a gather write.
-  static std::size_t chain_length(const tcp_segment& s) {
-    std::size_t n = 0;
-    for (const struct pbuf* q = s.p; q != nullptr; q = q->next) ++n;
-    return n;
-  }
-
+  // Sends held_[from, to) (two or more segments) as one super-packet.
   void send_run(std::size_t from, std::size_t to) {
     const tcp_segment& first = held_[from];
     std::array<asio::const_buffer, max_segments> buffers;
-    std::size_t count = 0;
-    if (to - from == 1) {
-      const bool partial = offloads_.partial_checksums && write_partial_checksum(const_cast<struct pbuf*>(first.p));
-      for (const struct pbuf* q = first.p; q != nullptr && q->len > 0; q = q->next) {
-        buffers[count++] = asio::const_buffer(q->payload, q->len);
-      }
-      send(std::span<const asio::const_buffer>(buffers.data(), count), {.checksum_partial = partial}, first.p->tot_len);
-      return;
-    }
     std::size_t payload = 0;
-    count = 1;  // buffers[0]: the super-packet's headers
+    std::size_t count = 1;  // buffers[0]: the super-packet's headers
     for (std::size_t k = from; k < to; ++k) {
       std::size_t skip = held_[k].headers.size();
       for (const struct pbuf* q = held_[k].p; q != nullptr; q = q->next) {
@@ -344,21 +339,22 @@ class netif_adapter final : public interface, public std::enable_shared_from_thi
       if (tracer != nullptr) tracer->packet(stack_.now_ns(), false, name_, p);
       // lwIP checks TCP and UDP checksums unless the kernel vouched for them (offload).
       NETIF_SET_CHECKSUM_CTRL(&netif_, offload.checksum_trusted ? checksums_ & ~unchecked : checksums_);
-      const auto flow = offload.segment_size != 0 ? received_flow(p) : std::nullopt;
+      port::set_input_coalesced(offload.segment_size != 0);  // many segments: ACKed at once
       // On ERR_OK lwIP owns p (and frees it when done); otherwise it is still ours.
       if (netif_.input(p, &netif_) != ERR_OK) pbuf_free(p);
-      if (flow) acknowledge_delayed(*flow);  // a super-packet is many segments: ACK now
+      port::set_input_coalesced(false);
       if (tracer != nullptr) tracer->scan(stack_.now_ns());  // what this segment changed
     }
     if (read > 0) ++counters_.rx_batches;
     send_held();  // what lwIP answered to this batch, joined where it can be
     stack_.schedule_timers();
     if (!running_) return;
-    if (read > 0 && busy_poll_ > std::chrono::microseconds{0}) {
-      last_packet_ = std::chrono::steady_clock::now();
+    bool polling = false;
+    if (busy_poll_ > std::chrono::microseconds{0}) {
+      const auto now = std::chrono::steady_clock::now();
+      if (read > 0) last_packet_ = now;
+      polling = !more && now - last_packet_ < busy_poll_;
     }
-    const bool polling = !more && busy_poll_ > std::chrono::microseconds{0} &&
-                         std::chrono::steady_clock::now() - last_packet_ < busy_poll_;
     if ((more && read == batch) || polling) {
       // The batch was full, or busy polling: let other handlers run, then continue draining.
       asio::post(stack_.io(), [weak = weak_from_this()] {

@@ -4,8 +4,6 @@
 #include "detail/byte_reader.hpp"
 
 #include "lwip/pbuf.h"
-#include "lwip/priv/tcp_priv.h"
-#include "lwip/tcp.h"
 
 #include <algorithm>
 #include <cstring>
@@ -71,6 +69,7 @@ std::optional<tcp_segment> joinable_segment(const struct pbuf* p) noexcept {
   s.flags = tcp.u8(13);
   s.payload = p->tot_len - headers;
   if (s.payload == 0 || (s.flags & ~(tcp_ack | tcp_psh)) != 0 || (s.flags & tcp_ack) == 0) return std::nullopt;
+  for (const struct pbuf* q = p; q != nullptr; q = q->next) ++s.pbufs;
   return s;
 }
 
@@ -112,50 +111,6 @@ std::size_t write_super_header(const tcp_segment& first, const tcp_segment& last
   // Partial: the kernel adds the rest and inverts.
   put16(h, t + 16, pseudo_header_sum(h, first.ip_header == 20, tcp_length));
   return headers;
-}
-
-std::optional<tcp_flow> received_flow(const struct pbuf* p) noexcept {
-  if (p == nullptr || p->len < 40) return std::nullopt;
-  const std::span<const std::byte> first{static_cast<const std::byte*>(p->payload), p->len};
-  const byte_reader r{first};
-  tcp_flow f;
-  std::size_t ip_header = 0;
-  if ((r.u8(0) >> 4) == 4) {
-    ip_header = static_cast<std::size_t>(r.u8(0) & 0x0f) * 4;
-    if (r.u8(9) != 6) return std::nullopt;
-    std::memcpy(f.remote.data(), first.data() + 12, 4);
-    std::memcpy(f.local.data(), first.data() + 16, 4);
-  } else if ((r.u8(0) >> 4) == 6 && r.has(0, 40)) {
-    ip_header = 40;
-    if (r.u8(6) != 6) return std::nullopt;
-    f.v4 = false;
-    std::memcpy(f.remote.data(), first.data() + 8, 16);
-    std::memcpy(f.local.data(), first.data() + 24, 16);
-  } else {
-    return std::nullopt;
-  }
-  if (!r.has(ip_header, 4)) return std::nullopt;
-  f.remote_port = r.u16(ip_header);
-  f.local_port = r.u16(ip_header + 2);
-  return f;
-}
-
-void acknowledge_delayed(const tcp_flow& flow) noexcept {
-  const auto same = [](const ip_addr_t& a, const std::array<std::byte, 16>& b, bool v4) {
-    if (v4) return IP_IS_V4_VAL(a) && std::memcmp(&ip_2_ip4(&a)->addr, b.data(), 4) == 0;
-    return IP_IS_V6_VAL(a) && std::memcmp(ip_2_ip6(&a)->addr, b.data(), 16) == 0;
-  };
-  for (tcp_pcb* pcb = tcp_active_pcbs; pcb != nullptr; pcb = pcb->next) {
-    if (pcb->local_port != flow.local_port || pcb->remote_port != flow.remote_port ||
-        !same(pcb->remote_ip, flow.remote, flow.v4) || !same(pcb->local_ip, flow.local, flow.v4)) {
-      continue;
-    }
-    if ((pcb->flags & TF_ACK_DELAY) != 0) {
-      tcp_ack_now(pcb);
-      tcp_output(pcb);
-    }
-    return;
-  }
 }
 
 bool write_partial_checksum(struct pbuf* p) noexcept {

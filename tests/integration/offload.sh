@@ -11,6 +11,9 @@ new_netns
 start_tunstack main -v
 grep -q "offloads: checksums, TCP segmentation (IPv4, IPv6)" "$WORK/main.log" ||
   fail "tunstack did not report TUN offloads: $(grep -m1 offloads "$WORK/main.log")"
+# The default --txqueuelen on a device tunstack creates (a burst of 10,000 connects needs it).
+[ "$(in_ns cat /sys/class/net/tun0/tx_queue_len)" = 40000 ] ||
+  fail "tun0's txqueuelen is $(in_ns cat /sys/class/net/tun0/tx_queue_len), not the default 40000"
 head -c $((20 * 1024 * 1024)) /dev/urandom >"$WORK/echo.in"
 sent=$(sha256sum <"$WORK/echo.in" | cut -d' ' -f1)
 for address in 10.0.3.50 fd00:3::50; do

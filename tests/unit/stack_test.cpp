@@ -180,3 +180,58 @@ TEST_CASE("stack: a link destroyed before the stack is no longer used") {
   io.poll();
   CHECK_FALSE(st.stats().interfaces.at(0).up);
 }
+
+namespace {
+
+// Forwards to a memory_link and counts the reads and the waits the stack asks for.
+class counting_link final : public tunstack::netif::link {
+ public:
+  explicit counting_link(tunstack::netif::memory_link& inner) : inner_(inner) {}
+  std::size_t receives = 0;
+  std::size_t waits = 0;
+
+  std::string name() const override { return inner_.name(); }
+  std::size_t mtu() const noexcept override { return inner_.mtu(); }
+  std::size_t receive(std::span<const asio::mutable_buffer> buffers, std::error_code& ec) noexcept override {
+    ++receives;
+    return inner_.receive(buffers, ec);
+  }
+  void send(std::span<const asio::const_buffer> buffers, std::error_code& ec) noexcept override {
+    inner_.send(buffers, ec);
+  }
+  void async_wait_readable(std::function<void(std::error_code)> handler) override {
+    ++waits;
+    inner_.async_wait_readable(std::move(handler));
+  }
+  void cancel() noexcept override { inner_.cancel(); }
+
+ private:
+  tunstack::netif::memory_link& inner_;
+};
+
+}  // namespace
+
+TEST_CASE("stack: with busy_poll the link is read again and again before the stack sleeps") {
+  for (const auto poll : {0ms, 100ms}) {
+    CAPTURE(poll.count());
+    asio::io_context io;
+    tunstack::netif::memory_link wire{io.get_executor()};
+    counting_link counted{wire};
+    tunstack::stack st{io, {.busy_poll = poll}};
+    st.add_interface(counted, {.ipv4 = asio::ip::make_network_v4("10.0.3.50/24")});
+    io.run_for(10ms);
+    REQUIRE(counted.waits == 1);  // asleep: waiting for the link to become readable
+    wire.inject(echo_request());
+    io.run_for(30ms);
+    CHECK(wire.take().has_value());  // answered
+    if (poll == 0ms) {
+      CHECK(counted.receives == 2);  // the request, then "nothing more": asleep again
+      CHECK(counted.waits == 2);
+    } else {
+      CHECK(counted.receives > 10);  // still reading, 30 ms into the 100 ms window
+      CHECK(counted.waits == 1);
+      io.run_for(150ms);
+      CHECK(counted.waits == 2);  // the window passed without a packet: asleep again
+    }
+  }
+}

@@ -80,17 +80,22 @@ std::optional<std::chrono::system_clock::time_point> modified_time(const std::fi
   return std::chrono::system_clock::from_time_t(st.st_mtime);
 }
 
-// A file's reply: 304 if the client has it, else the file from memory.
-reply file_reply(const http::cached_file& f, const http::request& req) {
+// A file's head: its type and Last-Modified, and 304 if the client has it already.
+reply file_head(const std::filesystem::path& path, std::chrono::system_clock::time_point modified,
+                const http::request& req) {
   reply r;
-  r.head.content_type = std::string(http::mime_type(f.path));
-  r.head.extra.emplace_back("Last-Modified", http::http_date(f.modified));
+  r.head.content_type = std::string(http::mime_type(path));
+  r.head.extra.emplace_back("Last-Modified", http::http_date(modified));
   if (const auto since = req.header("If-Modified-Since")) {
-    if (const auto t = http::parse_http_date(*since); t && f.modified <= *t) {
-      r.head.status = 304;
-      return r;
-    }
+    if (const auto t = http::parse_http_date(*since); t && modified <= *t) r.head.status = 304;
   }
+  return r;
+}
+
+// A file from memory.
+reply file_reply(const http::cached_file& f, const http::request& req) {
+  reply r = file_head(f.path, f.modified, req);
+  if (r.head.status == 304) return r;
   r.head.content_length = f.content.size();
   r.body = f.content;
   return r;
@@ -126,15 +131,8 @@ reply handle(server_state& state, const http::request& req) {
     state.files.store(path, std::move(f), now);
     return r;
   }
-  reply r;
-  r.head.content_type = std::string(http::mime_type(found.path));
-  r.head.extra.emplace_back("Last-Modified", http::http_date(*mtime));
-  if (const auto since = req.header("If-Modified-Since")) {
-    if (const auto t = http::parse_http_date(*since); t && *mtime <= *t) {
-      r.head.status = 304;
-      return r;
-    }
-  }
+  reply r = file_head(found.path, *mtime, req);  // a large file: read as it is sent
+  if (r.head.status == 304) return r;
   r.head.content_length = size;
   r.file = found.path;
   return r;

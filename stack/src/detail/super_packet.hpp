@@ -24,6 +24,7 @@ struct tcp_segment {
   std::uint32_t seq = 0;
   std::size_t payload = 0;  // data bytes after the headers
   std::uint8_t flags = 0;
+  std::size_t pbufs = 0;    // pbufs in p's chain (buffers of a gather write)
 };
 
 /// Largest super-packet: an IPv4 total length (and, for IPv6, kept the same).
@@ -44,21 +45,6 @@ bool continues_run(const tcp_segment& first, const tcp_segment& last, const tcp_
 /// kernel expects with its checksum offload). Returns the headers' length.
 std::size_t write_super_header(const tcp_segment& first, const tcp_segment& last, std::size_t payload,
                                super_header_bytes& out) noexcept;
-
-/// The ends of the connection a received TCP packet belongs to, read before lwIP takes it.
-struct tcp_flow {
-  bool v4 = true;
-  std::array<std::byte, 16> remote{}, local{};  // addresses in network order (IPv4: first 4)
-  std::uint16_t remote_port = 0, local_port = 0;
-};
-
-/// @p p's connection, if it is an IPv4 or IPv6 TCP packet with its headers in the first pbuf.
-std::optional<tcp_flow> received_flow(const struct pbuf* p) noexcept;
-
-/// A received super-packet is many segments, and a receiver should acknowledge at least every
-/// second full-sized segment (RFC 9293 3.8.6.3, RFC 5681 4.2); lwIP counts it as one and
-/// delays the ACK. This sends the ACK lwIP delayed for @p flow's connection, if it did.
-void acknowledge_delayed(const tcp_flow& flow) noexcept;
 
 /// For a link that finishes checksums: writes into @p p's TCP checksum field the pseudo-header
 /// sum (what lwIP leaves out when it does not compute TCP checksums). Returns false, touching
