@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // client.cpp - the load generator of bench/run, on kernel sockets. The same client measures
 // tunstack and the kernel references, and every workload checks what comes back, so a broken
 // stack fails instead of scoring. It prints one line of key=value figures on stdout and exits

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // kernel_server.cpp - the kernel-stack reference for bench/run: TCP echo (7), TCP discard (9)
 // and UDP echo (7) on kernel sockets, one thread, one epoll loop. It does what tunstack's
 // services do, so that the same clients measure both; nothing here is tuned beyond what an

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // tun_floor.cpp - the TUN floor for bench/run: the least a program can do to answer ping on a
 // TUN device. A blocking read() of one packet, an ICMP echo request turned into its reply in
 // place (addresses swapped, type 8 -> 0, checksum adjusted incrementally), one write(). No

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # install.cmake - `cmake --install` puts the libraries (tunstack::tunstack, tunstack::sim and
 # what they need), the public headers and a CMake package in the prefix, so other projects can
 #   find_package(tunstack REQUIRED)

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # walkthrough.sh - the scenario behind docs/tcp-walkthrough.md: one HTTP download from tunstack
 # in a network namespace of its own, over a link that delays every packet and loses one, to a
 # client that stops reading for a while. It records the connection with --trace tcp,
@@ -43,7 +44,7 @@ while [ $# -gt 0 ]; do
     --binary) [ $# -ge 2 ] || usage; BINARY=$2; shift 2 ;;
     --binary=*) BINARY=${1#--binary=}; shift ;;
     --check) CHECK=1; shift ;;
-    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '3,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "$0: unknown option '$1'" >&2; usage ;;
   esac
 done

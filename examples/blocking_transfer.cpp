@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // blocking_transfer.cpp - the blocking facade: the io_context runs the stack on its own thread
 // while main() uses connect, write_some and read_some like ordinary blocking sockets. The stack
 // connects out to a listener on the kernel side and sends a file to it, or receives one.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // callback_line_server.cpp - a line protocol with plain callbacks and asio::async_read_until:
 // every line a client sends is answered with "you said: <line>"; the line "bye" ends the
 // session. Each session keeps itself alive with shared_from_this, the classic Asio idiom.

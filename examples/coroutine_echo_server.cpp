@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // coroutine_echo_server.cpp - an echo server (RFC 862) with C++20 coroutines, on IPv4 and IPv6
 // at once: the acceptor is bound to the unspecified IPv6 address, which takes both families.
 //

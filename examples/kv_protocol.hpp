@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // kv_protocol.hpp - "your protocol code": a tiny line-based key-value server, written only
 // against tunstack's socket API, as any Asio server would be. kv_protocol_sim_test.cpp tests it
 // through tunstack::sim under 10% packet loss, without the kernel, root or real time.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // kv_protocol_sim_test.cpp - testing your own protocol code against a real TCP/IP stack without
 // the kernel: kv_protocol.hpp's server and three clients run on tunstack::sim, whose wire loses
 // 10% of the packets in each direction and delays them by 5 ms. Virtual time makes the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // network.hpp - the set-up every example shares, written out once: a TUN device whose kernel
 // side is 10.0.3.1/24 and fd00:3::1/64, and a stack on it answering 10.0.3.50 and fd00:3::50.
 // TUNSTACK_DEV picks another device name (default tun0).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // fuzz_http_request.cpp - libFuzzer target: the HTTP request-head parser the server uses
 // (apps/services/http/request.cpp), fed as the server feeds it: the bytes received so far,
 // again after every piece that arrives, until it says complete or error.

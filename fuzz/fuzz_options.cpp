@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // fuzz_options.cpp - libFuzzer target: the tunstack program's command line
 // (apps/tunstack/options.cpp, which never touches a device) and its address parsers.
 //

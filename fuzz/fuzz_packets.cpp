@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // fuzz_packets.cpp - libFuzzer target: arbitrary inbound packets into a whole tunstack stack
 // (lwIP, the netif adapter, the sockets) with the tunstack program's services listening (TCP
 // and UDP echo on 7, discard on 9, HTTP on 80) and five TCP connections already established by

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // make_corpus.cpp - writes the seed corpora of the fuzz targets, so that every seed has a known
 // origin (the repository holds this program, not binary files). Usage: make_corpus OUTDIR;
 // writes OUTDIR/fuzz_packets, OUTDIR/fuzz_http_request and OUTDIR/fuzz_options, one file per

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // packet_input.hpp - the input format of fuzz_packets, shared by the harness (which decodes
 // it) and make_corpus (which writes seeds in it). An input is a sequence of records; each
 // starts with one op byte, whose low two bits say what it is:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // counters.hpp - what each service counts, for the status page, /stats.json, /metrics and the
 // --stats-interval line. Services share their counters through a shared_ptr, so sessions that
 // outlive the service object (until the io_context is destroyed) never touch freed memory.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // echo_discard.cpp - Echo and Discard on TCP and UDP (see echo_discard.hpp), as coroutines.
 #include "echo_discard.hpp"
 

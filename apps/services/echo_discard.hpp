@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // echo_discard.hpp - the Echo (RFC 862) and Discard (RFC 863) services on TCP and UDP, written
 // only against tunstack's public API. TCP echo is full duplex: it keeps reading while it
 // writes, with at most a fixed number of chunks in flight between the two, so a client that

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // status.cpp - the status model and its three renderings (see status.hpp).
 #include "status.hpp"
 

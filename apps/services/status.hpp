@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // status.hpp - one model of everything tunstack counts (uptime, interfaces, drops by reason,
 // lwIP's per-protocol counters, TCP connections, the services), built as JSON and rendered
 // three ways: the HTML status page (GET /), /stats.json, and Prometheus text (GET /metrics);

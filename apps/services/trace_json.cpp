@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // trace_json.cpp - TCP trace events as JSON (see trace_json.hpp).
 #include "trace_json.hpp"
 

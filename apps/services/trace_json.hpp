@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // trace_json.hpp - TCP trace events (tunstack/trace.hpp) as JSON objects, one per line in the
 // tunstack program's --trace-json file: the same events --trace tcp prints, for tools.
 #ifndef TUNSTACK_SERVICES_TRACE_JSON_HPP

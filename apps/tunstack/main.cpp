@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // main.cpp - the tunstack program: opens a TUN device, configures the kernel's side of it, and
 // runs lwIP on it from an Asio event loop, so the process answers IP itself (`ping 10.0.3.50`,
 // `ping -6 fd00:3::50`). Written only against tunstack's public API. Exit codes: 0 stopped by

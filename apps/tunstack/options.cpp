@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // options.cpp - the tunstack program's command line (see options.hpp).
 #include "options.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // options.hpp - the tunstack program's command line: parsed with CLI11, validated, and turned
 // into typed settings. Separate from main.cpp so that the parsing can be tested (and fuzzed)
 // without opening a device.

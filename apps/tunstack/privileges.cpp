@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // privileges.cpp - --user: dropping to an unprivileged user once the device is set up (see
 // privileges.hpp). The capability sets are read from /proc/self/status rather than through
 // libcap: four hexadecimal lines are all we need, and it spares the program a library.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // privileges.hpp - --user: the tunstack program gives up its privileges once the TUN device is
 // open and configured. Only opening/creating the device and configuring its kernel side need
 // CAP_NET_ADMIN; the file descriptor stays usable afterwards, so the stack serves on as an

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // impaired_link.cpp - the impairment decorator (see impaired_link.hpp). Each direction is a
 // `pipeline` that knows nothing of links: packets go in with their arrival time and come out
 // in release order. The link around the two pipelines reads and writes the inner link and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // link_clock.cpp - steady_link_clock: pending callbacks ordered by due time behind one timer.
 #include "tunstack/netif/link_clock.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // manual_link_clock.cpp - virtual time for link decorators (see manual_link_clock.hpp).
 #include "tunstack/netif/manual_link_clock.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // memory_link.cpp - the in-memory link used by tests and simulations (see memory_link.hpp).
 #include "tunstack/netif/memory_link.hpp"
 

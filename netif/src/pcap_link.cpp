@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // pcap_link.cpp - capture_link (see pcap_link.hpp): libpcap writes the file (a "dead" pcap_t
 // that only describes the format, and a dumper on it); we hand it each packet the wrapped
 // link carried, flush, and keep the file to complete records when a write fails.

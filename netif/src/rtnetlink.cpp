@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // rtnetlink.cpp - the rtnetlink requests tunstack makes, on libmnl (see rtnetlink.hpp).
 // Each request is sent with NLM_F_ACK and its answer (or error) read before returning.
 #include "rtnetlink.hpp"

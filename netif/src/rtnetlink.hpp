@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // rtnetlink.hpp - a small rtnetlink client (libmnl) for what tunstack configures on the
 // kernel's side of a device: MTU, link up, addresses; and what it checks: existing addresses,
 // routes, the kind of an existing link. Private to netif/: synchronous, used at start-up only.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // tun_device.cpp - opening, configuring and pumping a Linux TUN device (see tun_device.hpp).
 // The kernel's TUN driver hands us one IP packet per read() and takes one per write(); the fd
 // is non-blocking and Asio tells us when it is readable. Failures become device_error values

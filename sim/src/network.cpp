@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // network.cpp - the simulated network (see tunstack/sim/network.hpp): two interfaces of one
 // stack, each behind an impairment decorator, joined by taps between two memory links; a
 // discrete-event loop that alternates running ready handlers and jumping the virtual clock.

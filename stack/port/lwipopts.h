@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * lwipopts.h - tunstack's configuration of lwIP 2.1.3.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // sys_arch.cpp - the functions lwIP's port must provide under NO_SYS=1 (sys_now, diagnostics,
 // assertions, random numbers, the ISN hook), each forwarding to the hooks the running
 // tunstack::stack installed (tunstack_port.h). Built into the lwIP library itself, so lwIP

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * tunstack_hooks.h - lwIP hooks (LWIP_HOOK_FILENAME); included by lwIP's C files after their
  * own headers, so lwIP's types are known here.

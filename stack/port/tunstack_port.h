@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * tunstack_port.h - the C++ side of tunstack's lwIP port: how tunstack::stack supplies lwIP's
  * clock (sys_now), the on-stack-thread check behind LWIP_ASSERT_CORE_LOCKED, lwIP's debug

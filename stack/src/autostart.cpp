@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // autostart.cpp - tunstack::autostart: link this object into a program and the first tunstack
 // socket made from an executor alone (as Asio code does: `tcp::acceptor a(executor, endpoint)`)
 // gets a stack on a TUN device configured from environment variables. It lets an existing Asio

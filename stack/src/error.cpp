@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // error.cpp - the one place where lwIP's err_t becomes a std::error_code. lwIP's own table
 // (err_to_errno in api/err.c) is the starting point, but the results are Asio's named codes,
 // so code written for kernel sockets handles tunstack's errors unchanged.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // netif_adapter.cpp - the one place where a netif::link meets lwIP's struct netif.
 //
 // Inbound: when the link is readable, drain it in a bounded batch, reading each packet

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // packet_summary.cpp - readable one-line descriptions of IP packets for debug logs (see
 // detail/packet_summary.hpp). Header fields are read with byte_reader.
 #include "detail/packet_summary.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // stack.cpp - tunstack::stack: lwIP's lifetime (init, teardown so the next stack can init
 // again), its clock and its timers on one asio::steady_timer, the interface list, and the
 // statistics snapshot. The link <-> netif bridge lives in netif_adapter.cpp.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // super_packet.cpp - see detail/super_packet.hpp.
 #include "detail/super_packet.hpp"
 

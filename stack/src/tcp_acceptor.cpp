@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // tcp_acceptor.cpp - tunstack::tcp::acceptor on lwIP's listening pcbs.
 //
 // lwIP completes the three-way handshake itself and calls `accept` with the new pcb. If an

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // tcp_socket.cpp - tunstack::tcp::socket on lwIP's raw TCP API.
 //
 // lwIP calls back (recv, sent, err, connected, poll) through noexcept trampolines that find the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // tcp_trace.cpp - the TCP trace (see tunstack/trace.hpp and detail/tcp_tracer.hpp): segment
 // decoding, the pcb comparison behind state and congestion events, and the line format.
 #include "detail/byte_reader.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // udp_socket.cpp - tunstack::udp::socket on lwIP's raw UDP API. Received datagrams wait in a
 // bounded queue (dropped and counted beyond it, like a full SO_RCVBUF) until a receive takes
 // one; a datagram larger than the receive buffers is truncated and reported as message_size.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // version.cpp - version strings (tunstack's, and the lwIP and Asio it was built with).
 #include "tunstack/version.hpp"
 

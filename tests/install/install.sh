@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # install.sh BUILD_DIR SOURCE_DIR - `cmake --install` into a scratch prefix, then configure,
 # build and run a separate project (tests/install/consumer) against the installed package:
 # what a user of find_package(tunstack) gets, with nothing from the build tree.

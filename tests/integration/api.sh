@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # api.sh - the socket API against the kernel's own TCP/IP: Asio's coroutine echo server example
 # (only its `using` line changed) answers nc; our coroutine echo answers over IPv4 and IPv6;
 # the callback line server speaks an async_read_until protocol; ping -6 is answered; and the

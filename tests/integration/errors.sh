@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # errors.sh - the classic TUN failures give exit status 1 and a message that names the fix:
 # device busy (EBUSY), a device of another kind (EINVAL), no CAP_NET_ADMIN (EPERM), no
 # /dev/net/tun, a kernel-side address already in use, an address the kernel would route

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # faults.sh - tunstack under faults of its surroundings: the TUN device deleted under it while
 # traffic flows (exit 1 with a message that says so, promptly, no crash), also when it runs as
 # nobody and when the device is persistent; and the process killed with SIGKILL, then started

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # fetch_lwip_sources.sh - fetch-lwip.sh turns the system's apt entries into deb-src entries for
 # its private apt configuration: one-line entries (with options) and deb822 stanzas, skipping
 # disabled stanzas and files apt itself ignores. Runs on a fake /etc/apt; needs no network.

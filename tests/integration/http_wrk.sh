@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # http_wrk.sh - 1,000 keep-alive HTTP clients (Debian's wrk) for 10 s against a small file
 # served by tunstack (--www): no socket errors, no non-2xx answers; reports requests/s. The
 # server's connection cap (--http-max-connections, default 512) is raised above the client

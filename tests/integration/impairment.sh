@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # impairment.sh - the tunstack program with --loss 2 --reorder 2 on a real TUN device: TCP
 # still delivers 10 MiB intact through the echo service (lwIP and the kernel recover the lost
 # and reordered segments), the seed is printed, and the status endpoint counts what the

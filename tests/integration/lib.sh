@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # lib.sh - helpers for the integration tests (sourced by each *.sh test here).
 #
 # Each test runs tunstack in a network namespace of its own, with the TUN device and every

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # load_connections.sh - COUNT (default 10,000) concurrent TCP connections from the kernel to
 # tunstack's echo service, all open at once, each verified with a unique payload (conn_load);
 # reports tunstack's peak RSS (VmHWM) and its RSS per connection, and checks that afterwards

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # lwip_source_dir.sh - configuring with -DLWIP_SOURCE_DIR builds lwIP from that tree and does
 # not fetch anything; a directory that is not an lwIP tree is refused with a clear message.
 set -u

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # netem.sh - 100 MiB through TCP echo arrive intact while the kernel's side of tun0 loses 5% of
 # the packets it sends into the device, delays them 10 ms +/- 5 ms, duplicates 1% and reorders
 # 1% (`tc qdisc add dev tun0 root netem ...`, iproute2). Needs the kernel's netem qdisc

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # offload.sh - TUN offloads on a real device (tunstack's default): the kernel hands tunstack
 # TCP super-packets and takes super-packets back, over IPv4 and IPv6, and the data comes back
 # intact through echo; the counters show both directions used them. With --no-offload (and

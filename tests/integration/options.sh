@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # options.sh - bad command-line options exit with status 2 and a message naming the option;
 # --help and --version exit 0. Needs no root: tunstack stops before it opens a device.
 . "$(dirname "$0")/lib.sh"

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # pcap.sh - tunstack --pcap FILE: ping and a TCP echo exchange, read back with tcpdump while
 # tunstack still runs (each packet is flushed as it passes), and again after SIGINT, when the
 # file must still parse and hold as many packets as tunstack says it captured.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # persistent.sh - tunstack attaches to an existing persistent TUN device, answers on it, and
 # leaves it in place when it stops; a second run attaches again, also with --host-addr none.
 . "$(dirname "$0")/lib.sh"

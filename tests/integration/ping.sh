@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # ping.sh - tunstack answers ping at 10.0.3.50 (and ping -6 at fd00:3::50) and stops cleanly on SIGTERM and SIGINT: exit 0,
 # and the TUN device it created disappears with it.
 . "$(dirname "$0")/lib.sh"

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # privilege.sh - running with fewer privileges: `--user nobody` gives up root and every
 # capability once the device is set up, and the stack keeps answering; a copy of the binary
 # given cap_net_admin+ep by setcap creates the device as an unprivileged user (and with --user

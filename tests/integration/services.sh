@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # services.sh - the tunstack program's services, with the kernel's own tools as clients: the
 # HTTP server (status page, /stats.json, /metrics, keep-alive, static files, traversal
 # attempts, error statuses, every limit), TCP echo full duplex, UDP echo, discard.

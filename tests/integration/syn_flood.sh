@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # syn_flood.sh - a SYN flood against tunstack's echo port while established connections keep
 # exchanging data on it: 100,000 SYNs (syn_flood, a raw socket) from the kernel side's address
 # with random source ports, then 10,000 from random (spoofed) addresses of the subnet. The

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # trace.sh - tunstack --trace tcp and --trace-json FILE over a real TUN device: a TCP echo
 # exchange with the kernel as the client shows its handshake with options, every state of the
 # stack's side from LISTEN to CLOSED in order, the data both ways, and the same events as JSON.

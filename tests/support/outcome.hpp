@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // outcome.hpp - the result of one asynchronous operation, filled in by its handler, so that a
 // test can start an operation, run the loop, and look at what happened.
 #ifndef TUNSTACK_TESTS_SUPPORT_OUTCOME_HPP

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // packet.hpp - crafting and reading IPv4/ICMP packets in tests, byte by byte.
 //
 // Builders start from a default template and take a few overrides (the smoltcp/gVisor habit),

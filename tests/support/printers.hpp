@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // printers.hpp - how doctest shows the values our tests compare (force-included into every unit
 // test, see tests/unit/CMakeLists.txt): error codes as "category:value (message)".
 #ifndef TUNSTACK_TESTS_SUPPORT_PRINTERS_HPP

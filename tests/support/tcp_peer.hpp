@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // tcp_peer.hpp - the test plays the remote TCP peer (the "kernel side") against a real lwIP
 // stack on an in-memory link: it sends crafted segments and reads back exactly what the stack
 // sends, tracking sequence numbers the way a peer would.

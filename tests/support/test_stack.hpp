@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // test_stack.hpp - a real lwIP stack on an in-memory link, with a manual clock: the test plays
 // the kernel side by injecting packets and reading what the stack sends back.
 #ifndef TUNSTACK_TESTS_SUPPORT_TEST_STACK_HPP

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // conn_load.cpp - a load client for the integration tests: opens N concurrent TCP connections
 // from the kernel's stack to HOST:PORT (an echo server), keeps all of them open at once, then
 // sends a unique payload on each and checks that exactly it comes back, and finally closes them

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // number.hpp - the load tools' one way to read a number from the command line: the whole
 // argument must be a number of type T, or the tool prints its usage with what was wrong.
 #ifndef TUNSTACK_TESTS_TOOLS_NUMBER_HPP

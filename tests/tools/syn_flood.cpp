@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // syn_flood.cpp - sends COUNT TCP SYNs to HOST:PORT through a raw IPv4 socket (IPPROTO_RAW,
 // so the IP header is ours), each from a random source port and with a random sequence number,
 // from one source address or from random addresses of a subnet; for the integration tests'

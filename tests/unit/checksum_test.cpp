@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // checksum_test.cpp - the test support's packet code against published examples, so that the
 // stack's tests compare lwIP's bytes with a builder that is itself known to be right.
 #include "packet.hpp"

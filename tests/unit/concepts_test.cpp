@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // concepts_test.cpp - tcp::socket models Asio's AsyncReadStream and AsyncWriteStream: Asio's
 // composed operations compile with every kind of completion token (callbacks, use_awaitable,
 // experimental::deferred, use_future), and they work for real on a loopback link (the stack

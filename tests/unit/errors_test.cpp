@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // errors_test.cpp - lwIP's err_t values map onto Asio's error codes (stack/src/error.cpp), and
 // tunstack's own codes compare equal to the standard conditions. The behaviours behind each
 // mapping (eof, reset, refused, timed out, ...) are tested where they happen: tcp_test.cpp,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // http_test.cpp - the HTTP server's pure parts: the strict request parser on good, odd and
 // malformed requests (each malformed one gets its 4xx/5xx), response heads, HTTP dates, and
 // the --www path resolution that must never leave the served directory, and the small-file

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // icmp_echo_test.cpp - the stack answers ICMP echo (ping) with exactly the bytes RFC 792 asks
 // for: addresses swapped, type 0, identifier, sequence number and data echoed, valid IP and
 // ICMP checksums. The test plays the kernel side on an in-memory link.

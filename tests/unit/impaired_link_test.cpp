@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // impaired_link_test.cpp - the impairment decorator, driven in virtual time (manual_link_clock)
 // over an in-memory link: each impairment happens at its configured rate as measured from the
 // packets that come out (sequence numbers and a doubled header in every payload tell lost,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // lifetime_test.cpp - what happens to pending operations when sockets are closed, cancelled,
 // moved or destroyed, when lwIP frees a pcb by itself, and when the stack goes away first.
 // Completions never run inside the initiating call. Runs under ASan in scripts/test.

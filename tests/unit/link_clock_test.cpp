@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // link_clock_test.cpp - the clocks of link decorators: manual_link_clock (virtual time: due
 // order, never inline, no going back) and steady_link_clock (real time: callbacks fire, in
 // order, not early).

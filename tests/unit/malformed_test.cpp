@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // malformed_test.cpp - packets that are not valid IP are dropped and counted, get no answer,
 // and leave the stack working. Each case lies about one thing: its length, a checksum, a
 // version or a header length.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // memory_link_test.cpp - the in-memory link honours the link contract: one packet per call,
 // scatter reads, would_block when empty, message_size when a packet does not fit, and waits
 // that complete through the executor, never inline.

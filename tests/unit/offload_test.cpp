@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // offload_test.cpp - the stack over a link that offloads as TUN does with IFF_VNET_HDR and TSO
 // (memory_link::enable_offloads): TCP super-packets in, taken as one segment when the kernel
 // vouches for their checksum; TCP data out as super-packets that, cut the way the kernel cuts

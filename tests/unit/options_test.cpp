@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // options_test.cpp - the tunstack program's command line, parsed without opening anything:
 // defaults, IPv6 on and off, and bad input refused with status 2 and the option's name.
 #include "options.hpp"

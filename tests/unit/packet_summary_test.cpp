@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // packet_summary_test.cpp - the one-line packet descriptions of -vv logs.
 #include "detail/packet_summary.hpp"
 

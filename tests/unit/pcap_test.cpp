@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // pcap_test.cpp - netif::capture_link: a real stack on an in-memory link wrapped in a capture;
 // the test plays ICMP echo and a TCP handshake, then reads the file back with libpcap and
 // checks the format (nanosecond magic, LINKTYPE_RAW), every record byte for byte with the

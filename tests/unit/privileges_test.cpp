@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // privileges_test.cpp - the part of --user that can be checked without changing the process:
 // reading the capability sets from a /proc/PID/status text.
 #include "privileges.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // sim_test.cpp - TCP through the deterministic simulator (tunstack::sim): loss, retransmission
 // timeout, fast retransmit, zero-window probing, keep-alive and TIME-WAIT, each in milliseconds
 // of real time; 10 MiB intact through loss, reordering and duplication; the same seed giving

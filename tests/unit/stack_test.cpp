@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // stack_test.cpp - tunstack::stack's own behaviour: one stack per process, a clean teardown
 // that lets the next stack start afresh, lwIP's timers on the manual and the steady clock,
 // link failures and full device queues, and the on-stack-thread check.

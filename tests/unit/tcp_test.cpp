@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // tcp_test.cpp - tunstack::tcp against a peer played by the test with crafted segments: the
 // handshake and its options, data in both directions, FIN and eof, active close and TIME-WAIT,
 // flow control with a zero window, resets, refused and timed-out connects, keep-alive, the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // trace_test.cpp - the TCP trace's two forms for events the scripted transcript (sim_test.cpp)
 // does not show: IPv6 endpoints, SACK blocks, no flags, a listener, RTT figures before and
 // after a sample; the line and the JSON object must say the same.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // udp_test.cpp - tunstack::udp::socket against datagrams crafted by the test: round trips over
 // IPv4 and IPv6, truncation reported as message_size, connect's peer filter, the bounded
 // receive queue, and sends that cannot go anywhere.

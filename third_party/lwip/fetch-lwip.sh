@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # fetch-lwip.sh - get lwIP 2.1.3 from Debian's source package `lwip`, verify it, unpack it.
 #
 # tunstack builds lwIP from source with its own lwipopts.h, so it needs lwIP's source tree,
@@ -101,7 +102,7 @@ while [ $# -gt 0 ]; do
     --dest) [ $# -ge 2 ] || die "--dest needs a directory"; dest=$2; shift 2 ;;
     --cache) [ $# -ge 2 ] || die "--cache needs a directory"; cache=$2; shift 2 ;;
     --print-sources) print_sources=1; shift ;;
-    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '3,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument '$1' (see --help)" ;;
   esac
 done

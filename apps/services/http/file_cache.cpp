@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // http/file_cache.cpp - see file_cache.hpp.
 #include "file_cache.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // http/file_cache.hpp - small static files kept in memory between requests. Serving a file
 // from disk took ten system calls per request (resolving the path beneath the served directory
 // with its symlinks, stat, open, read, close): a third of the HTTP server's CPU under wrk. A

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // http/request.cpp - the strict request-head parser (see request.hpp). The rules, from
 // RFC 9112 (HTTP/1.1 message syntax) and RFC 9110 (semantics):
 //  - request-line = method SP request-target SP HTTP-version, one space each (3.);

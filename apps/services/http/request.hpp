@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // http/request.hpp - a small, strict HTTP/1.1 request-head parser (RFC 9112) for tunstack's
 // HTTP server. It takes the bytes received so far and says: need more, here is a request, or
 // this is malformed (with the status to answer: 400, 414, 431, 501, 505). Limits on the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // http/response.cpp - response heads and HTTP dates (see response.hpp).
 #include "response.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // http/response.hpp - writing HTTP/1.1 response heads: status lines with their reason phrases,
 // the Date, Server, Content-Type, Content-Length and Connection headers, and HTTP dates
 // (RFC 9110 5.6.7, IMF-fixdate) both ways for Last-Modified / If-Modified-Since.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // http/server.cpp - the HTTP/1.1 server (see server.hpp). One coroutine per connection reads
 // until a whole request head has arrived (parse_request says when, or what is wrong), reads the
 // body, answers, and goes on with the next request on the connection (pipelined requests are

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // http/server.hpp - tunstack's small HTTP/1.1 server, written only against the public API:
 // keep-alive and pipelined requests answered in order, GET and HEAD, the status page at /,
 // /stats.json and /metrics, static files from --www. Every limit a slow or hostile client

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // http/static_files.cpp - safe path resolution and MIME types (see static_files.hpp).
 #include "static_files.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // http/static_files.hpp - mapping a request path to a file under the --www directory, so that
 // nothing outside it can be reached: percent-decoding is checked, encoded slashes and NUL bytes
 // are refused, ".." segments are refused, and the final path is resolved (symlinks included)

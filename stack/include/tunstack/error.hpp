@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // error.hpp - tunstack's own error codes, for the few conditions that have no errno. Everything
 // else a tunstack operation reports is one of Asio's codes (asio::error::eof,
 // connection_reset, timed_out, ...), so that code written for kernel sockets handles tunstack's

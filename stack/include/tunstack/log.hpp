@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // log.hpp - how the stack reports what it does: a level and a line of text, handed to a sink
 // the program chooses (the tunstack program prints them to stderr by -v level).
 #ifndef TUNSTACK_LOG_HPP

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // stack.hpp - tunstack::stack: lwIP running on an asio::io_context. It owns lwIP's state and
 // timers, attaches links (TUN devices, in-memory links) as interfaces, and is the executor on
 // which every socket of tunstack's API runs. No lwIP type appears here.

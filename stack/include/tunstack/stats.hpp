@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // stats.hpp - counters the stack keeps: per interface (packets and bytes in and out, drops by
 // reason) and per protocol (lwIP's own counters, copied out so no lwIP type is public).
 #ifndef TUNSTACK_STATS_HPP

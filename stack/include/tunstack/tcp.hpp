@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // tcp.hpp - tunstack::tcp: TCP on the userspace stack, shaped like asio::ip::tcp so that Asio
 // code moves over by changing `using asio::ip::tcp;` to `using tunstack::tcp;`.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // trace.hpp - a readable record of TCP as it happens: one event per segment in and out, one per
 // state transition of every connection (RFC 9293 names), and one whenever a connection's
 // congestion and timing figures change (cwnd, ssthresh, srtt/rttvar, rto). For people learning

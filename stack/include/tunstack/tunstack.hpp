@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // tunstack.hpp - everything in tunstack's public API, in one include.
 #ifndef TUNSTACK_TUNSTACK_HPP
 #define TUNSTACK_TUNSTACK_HPP

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // udp.hpp - tunstack::udp: UDP on the userspace stack, shaped like asio::ip::udp.
 #ifndef TUNSTACK_UDP_HPP
 #define TUNSTACK_UDP_HPP

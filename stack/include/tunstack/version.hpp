@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // version.hpp - tunstack's version and the versions of what it is built on.
 #ifndef TUNSTACK_VERSION_HPP
 #define TUNSTACK_VERSION_HPP

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * arch/cc.h - compiler and platform definitions lwIP needs (lwip/arch.h includes this).
  * Linux with GCC or Clang; diagnostics and assertions go to tunstack's port (sys_arch.cpp).

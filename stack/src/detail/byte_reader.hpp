@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // detail/byte_reader.hpp - big-endian loads from a byte span after a length check, never by
 // overlaying structs on packet bytes. Shared by the packet summaries and the TCP trace.
 #ifndef TUNSTACK_DETAIL_BYTE_READER_HPP

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // detail/error.hpp - lwIP's err_t to std::error_code (see error.cpp for the table and why).
 #ifndef TUNSTACK_DETAIL_ERROR_HPP
 #define TUNSTACK_DETAIL_ERROR_HPP

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // detail/interface.hpp - what stack_impl needs from one attached link. The implementation,
 // the one place where a link meets lwIP's struct netif, is netif_adapter.cpp.
 #ifndef TUNSTACK_DETAIL_INTERFACE_HPP

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // detail/lwip_address.hpp - converting between Asio's addresses and lwIP's ip_addr_t, at the
 // lwIP boundary only. Both store addresses in network byte order.
 #ifndef TUNSTACK_DETAIL_LWIP_ADDRESS_HPP

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // detail/on_stack.hpp - how the synchronous members of the public socket types reach their
 // implementation: on the stack's thread, reporting a closed (moved-from) or orphaned object.
 #ifndef TUNSTACK_DETAIL_ON_STACK_HPP

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // detail/packet_summary.hpp - one readable line about an IP packet, for debug logs
 // ("IPv4 10.0.3.1 > 10.0.3.50 ICMP echo request id=7 seq=1, 84 bytes"). Reads only the bytes
 // it is given and never trusts a length field.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // detail/stack_impl.hpp - the state behind tunstack::stack: lwIP's lifetime, its clock and
 // timer, the interfaces, logging. Private to the stack library.
 #ifndef TUNSTACK_DETAIL_STACK_IMPL_HPP

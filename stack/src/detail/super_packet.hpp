@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // detail/super_packet.hpp - joining a run of TCP segments lwIP sent into one super-packet for a
 // link that segments TCP itself (TUN with TSO): the kernel cuts it back into exactly these
 // segments, so the run must be what it would cut: one connection, consecutive sequence

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // detail/tcp_connection.hpp - the state behind a tcp::socket: lwIP's pcb, the received data
 // not yet read, and the parked read, write and connect operations. lwIP's callbacks reach it
 // through tcp_arg (never the socket handle, which can move); the socket owns it through a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // detail/tcp_tracer.hpp - the machinery behind stack_options::trace (see tunstack/trace.hpp):
 // decodes TCP segments as the link adapter passes them, and compares lwIP's pcbs with what it
 // saw last time to report state transitions and changed congestion figures.

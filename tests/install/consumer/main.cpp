@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // main.cpp - uses the installed tunstack::sim: a connection through a lossy simulated wire,
 // one message echoed by hand. Exits 0 only if the message came back.
 #include "tunstack/sim/network.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // impaired_link.hpp - tunstack::netif::impaired_link, a link decorator that impairs the packets
 // passing through it, per direction: loss, duplication, corruption, reordering, delay with
 // jitter, and a rate limit, like Linux's netem qdisc but in the process and reproducible from

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // link.hpp - tunstack::netif::link, the seam between a device that carries IP packets and the
 // stack. Links know nothing of lwIP: the stack's one netif adapter (stack/src/netif_adapter.cpp)
 // reads packets from a link straight into lwIP's buffers and writes lwIP's output to it.

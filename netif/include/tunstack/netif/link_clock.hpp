@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // link_clock.hpp - tunstack::netif::link_clock, the time source of link decorators that hold
 // packets back (impairment: delay, reordering, rate) or stamp them (pcap capture). Real links
 // use steady_link_clock; a simulation passes its virtual clock, so that delays cost no real

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // manual_link_clock.hpp - tunstack::netif::manual_link_clock, a link_clock whose time moves only
 // when the owner says so: tests and simulations drive link decorators (impairment delays,
 // reordering, rate) in virtual time, so a 25 ms delay costs no real time and a seeded run

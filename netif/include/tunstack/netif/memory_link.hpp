@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // memory_link.hpp - tunstack::netif::memory_link, a link whose other end is your code: packets
 // you inject() arrive at the stack, and packets the stack sends wait in a queue for you to
 // take(). For tests and simulations without a kernel, root or a TUN device (compare smoltcp's

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // pcap_link.hpp - tunstack::netif::capture_link, a link decorator that writes every packet
 // the stack receives and sends to a pcap file (libpcap's format, LINKTYPE_RAW: bare IPv4 and
 // IPv6 packets, nanosecond timestamps), flushed per packet so that tcpdump or Wireshark can

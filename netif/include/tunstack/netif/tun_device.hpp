@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // tun_device.hpp - tunstack::netif::tun_device, a Linux TUN device as a link: opens
 // /dev/net/tun, creates the device with TUNSETIFF (IFF_TUN | IFF_NO_PI) or attaches to an
 // existing persistent one, sets its MTU and configures the kernel's side of it (address,

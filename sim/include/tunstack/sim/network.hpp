@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // network.hpp - tunstack::sim::network: a deterministic simulation for testing protocol code
 // against a real TCP/IP stack without the kernel, root or real time.
 //

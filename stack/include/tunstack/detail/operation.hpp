@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSD-3-Clause
 // detail/operation.hpp - the pieces every asynchronous operation of tunstack's API shares:
 // a type-erased, move-only completion that remembers the handler's executor (and keeps it busy
 // until the handler ran), per-operation cancellation, and a copy of the caller's buffers.
