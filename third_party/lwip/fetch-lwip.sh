@@ -9,9 +9,14 @@
 # changed. The upstream tarball is checked against the SHA-256 committed in lwip.sha256 before
 # anything is unpacked. CMake runs this script at configure time (third_party/lwip/CMakeLists.txt).
 #
-# Usage: fetch-lwip.sh --dest DIR [--cache DIR]
-#   --dest DIR   unpack the lwIP tree here (DIR/src/include/lwip/...); replaced if stale
+# Then it applies tunstack's patch series on lwIP (patches/series, Debian/quilt style: each patch
+# says what it changes and why), so every build uses the same patched lwIP.
+#
+# Usage: fetch-lwip.sh --dest DIR [--cache DIR] [--source TREE]
+#   --dest DIR   unpack the patched lwIP tree here (DIR/src/include/lwip/...); replaced if stale
 #   --cache DIR  keep the verified tarball here, so other build trees skip the download
+#   --source TREE  copy this lwIP 2.1.3 tree instead of downloading (no network, no checksum:
+#                it is yours); the series is applied to the copy, TREE is never changed
 #   --print-sources  print the derived deb-src entries and exit (for tests and curious users)
 # Environment: LWIP_TARBALL=/path/to/lwip_2.1.3+dfsg1.orig.tar.xz uses a local copy (still verified);
 #              APT_ETC=DIR reads the system's entries from DIR instead of /etc/apt (tests).
@@ -96,13 +101,14 @@ download_with_apt() {
 }
 
 APT_ETC=${APT_ETC:-/etc/apt}
-dest= cache= print_sources=
+dest= cache= print_sources= source_tree=
 while [ $# -gt 0 ]; do
   case "$1" in
     --dest) [ $# -ge 2 ] || die "--dest needs a directory"; dest=$2; shift 2 ;;
     --cache) [ $# -ge 2 ] || die "--cache needs a directory"; cache=$2; shift 2 ;;
+    --source) [ $# -ge 2 ] || die "--source needs a directory"; source_tree=$2; shift 2 ;;
     --print-sources) print_sources=1; shift ;;
-    -h|--help) sed -n '3,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '3,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument '$1' (see --help)" ;;
   esac
 done
@@ -117,11 +123,64 @@ fi
 [ -n "$dest" ] || die "--dest DIR is required (see --help)"
 [ -n "$SHA256" ] || die "no SHA-256 for $TARBALL in $HERE/lwip.sha256"
 
+PATCHES=$HERE/patches
+# The series and every patch in it, as one digest: a changed patch re-creates the tree.
+series_digest() {
+  {
+    cat "$PATCHES/series"
+    for p in $(series_patches); do cat "$PATCHES/$p"; done
+  } | sha256sum | awk '{ print $1 }'
+}
+# Patch names from the series file, in order (quilt's format: one per line, '#' comments).
+series_patches() {
+  sed -e 's/#.*//' -e 's/[[:space:]]*$//' "$PATCHES/series" | awk 'NF { print $1 }'
+}
+# Applies the series to the tree in $1. A patch that is already in the tree (a tree someone
+# patched with quilt) is recognised and skipped; one that does not apply stops the build.
+apply_series() {
+  tree=$1
+  command -v patch >/dev/null 2>&1 || die "'patch' not found: install it (sudo apt-get install patch, or sudo scripts/install-deps)"
+  n=0
+  for p in $(series_patches); do
+    [ -f "$PATCHES/$p" ] || die "patches/series names $p, which is not in $PATCHES"
+    if patch -d "$tree" -p1 --dry-run --batch --forward --fuzz=0 -s <"$PATCHES/$p" >/dev/null 2>&1; then
+      patch -d "$tree" -p1 --batch --forward --fuzz=0 --no-backup-if-mismatch -s <"$PATCHES/$p" ||
+        die "applying $p to $tree failed"
+      n=$((n + 1))
+    elif patch -d "$tree" -p1 --dry-run --batch --reverse --fuzz=0 -s <"$PATCHES/$p" >/dev/null 2>&1; then
+      say "$p is already applied in $tree"
+    else
+      patch -d "$tree" -p1 --dry-run --batch --forward --fuzz=0 <"$PATCHES/$p" >&2 || true
+      die "patch $p does not apply to $tree (tunstack's series is made for lwIP 2.1.3; see third_party/lwip/patches/README.md)"
+    fi
+  done
+  echo "$n"
+}
+
 stamp="$dest/.tunstack-fetched"
-if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$SHA256" ] && [ -f "$dest/src/Filelists.cmake" ]; then
-  exit 0   # already unpacked from the verified tarball
+digest=$(series_digest)
+if [ -n "$source_tree" ]; then
+  [ -f "$source_tree/src/Filelists.cmake" ] ||
+    die "$source_tree is not an lwIP source tree (no src/Filelists.cmake)"
+  want="source $(cd "$source_tree" && pwd) series $digest"
+else
+  want="sha256 $SHA256 series $digest"
+fi
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -f "$dest/src/Filelists.cmake" ]; then
+  exit 0   # already unpacked (or copied) and patched with this series
 fi
 
+rm -rf "$dest" "$dest.unpack"
+mkdir -p "$dest.unpack"
+if [ -n "$source_tree" ]; then
+  # A tree of the user's: copy it (without its version control), never patch it in place.
+  tar -C "$source_tree" --exclude=.git --exclude=.pc -cf - . | tar -C "$dest.unpack" -xf -
+  applied=$(apply_series "$dest.unpack")
+  mv "$dest.unpack" "$dest"
+  echo "$want" >"$stamp"
+  say "lwIP copied from $source_tree into $dest; $applied of $(series_patches | wc -l) tunstack patches applied"
+  exit 0
+fi
 
 # 1. Find a verified tarball: LWIP_TARBALL, the cache, or a fresh download.
 tarball=
@@ -141,14 +200,15 @@ fi
 got=$(sha_of "$tarball")
 if [ "$got" != "$SHA256" ]; then
   [ -n "${LWIP_TARBALL:-}" ] || rm -f "$tarball"
+  rm -rf "$dest.unpack"
   die "SHA-256 mismatch for $tarball: expected $SHA256, got $got. Refusing to build from it."
 fi
 
-# 2. Unpack it into a fresh directory, then move it into place.
-rm -rf "$dest" "$dest.unpack"
-mkdir -p "$dest.unpack"
+# 2. Unpack it into a fresh directory, apply the series (only after the checksum matched),
+#    then move it into place.
 tar -xJf "$tarball" -C "$dest.unpack" --strip-components=1
 [ -f "$dest.unpack/src/Filelists.cmake" ] || die "$TARBALL does not contain src/Filelists.cmake"
+applied=$(apply_series "$dest.unpack")
 mv "$dest.unpack" "$dest"
-echo "$SHA256" >"$stamp"
-say "lwIP 2.1.3 source verified (sha256 $SHA256) and unpacked into $dest"
+echo "$want" >"$stamp"
+say "lwIP 2.1.3 source verified (sha256 $SHA256), unpacked into $dest, $applied tunstack patches applied"
