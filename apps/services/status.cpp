@@ -23,8 +23,9 @@ json protocol(const tunstack::protocol_counters& p) {
           {"proterr", p.proterr}, {"opterr", p.opterr}, {"err", p.err}};
 }
 
-json optional_ms(const std::optional<std::chrono::milliseconds>& d) {
-  return d ? json(d->count()) : json(nullptr);
+// Milliseconds with microsecond precision (0.213), or null before the first RTT sample.
+json optional_ms(const std::optional<std::chrono::microseconds>& d) {
+  return d ? json(static_cast<double>(d->count()) / 1000.0) : json(nullptr);
 }
 
 

@@ -8,7 +8,10 @@ namespace {
 
 using nlohmann::json;
 
-json ms(const std::optional<std::chrono::milliseconds>& v) { return v ? json(v->count()) : json(nullptr); }
+// Milliseconds with microsecond precision (0.213), or null before the first RTT sample.
+json ms(const std::optional<std::chrono::microseconds>& v) {
+  return v ? json(static_cast<double>(v->count()) / 1000.0) : json(nullptr);
+}
 
 double seconds(std::chrono::nanoseconds t) { return static_cast<double>(t.count()) / 1e9; }
 

@@ -133,13 +133,18 @@ void tunstack_port_assert_core_locked(void);
 
 #define LWIP_TCP                        1
 /* TCP's timers: the fast one (delayed ACKs, deferred output) every TCP_TMR_INTERVAL ms, the slow
- * one (retransmission timeouts, keep-alive, TIME-WAIT) every 2 * TCP_TMR_INTERVAL ms, which is
- * also the unit of lwIP's RTT estimate. lwIP's default of 250 ms makes RTO steps of 500 ms and a
- * floor of about 1.5 s; lwIP recovers from a second loss in one window only by RTO (it
- * retransmits on partial ACKs by no rule: plain Reno), so that floor dominated lossy
- * transfers. 100 ms gives 200 ms steps (Linux's minimum RTO is 200 ms) and 100 ms delayed
- * ACKs; the timers run only while connections exist. */
-#define TCP_TMR_INTERVAL                100
+ * one (retransmission timeouts, persist, keep-alive, TIME-WAIT) every 2 * TCP_TMR_INTERVAL ms.
+ * A retransmission timeout fires on a slow tick, so the slow interval is its granularity: with
+ * 50 ms an RTO of 200 ms fires 200-250 ms after the segment left (lwIP's default, 500 ms, made
+ * it 200 ms-1 s). Delayed ACKs wait at most 25 ms (Linux: 40 ms and more). The timers run only
+ * while connections exist; each tick walks the connections (about 1 us per 100 of them). */
+#define TCP_TMR_INTERVAL                25
+/* RFC 6298 RTO (patch 0002): the first RTO is 1 s (RFC 6298 (2.1)); the floor is Linux's
+ * 200 ms instead of the RFC's 1 s, because a tail loss costs an RTO and a local link's round
+ * trip is microseconds (RFC 6298 (2.4) allows it: "a lower minimum ... MAY be used"). */
+#define TCP_RTO_INITIAL_MS              1000
+#define TCP_RTO_MIN_MS                  200
+#define TCP_RTO_MAX_MS                  60000
 /* The MSS lwIP may use; the effective MSS is derived per connection from the interface MTU
  * (TCP_CALCULATE_EFF_SEND_MSS), so this is the ceiling for MTUs up to 65535. */
 #define TCP_MSS                         65495
@@ -232,9 +237,14 @@ void tunstack_port_assert_core_locked(void);
 extern "C" {
 #endif
 uint32_t tunstack_port_rand(void);
+uint32_t tunstack_port_clock_us(void);
 #ifdef __cplusplus
 }
 #endif
 #define LWIP_RAND()                     tunstack_port_rand()
+/* TCP times every segment it sends for its RTT samples (patch 0002): with the stack's own clock
+ * in microseconds, so round trips far below a millisecond (a local TUN link: 30-70 us) are
+ * measured, and the simulator's manual clock drives them too. */
+#define TCP_CLOCK_US()                  tunstack_port_clock_us()
 
 #endif /* TUNSTACK_LWIPOPTS_H */

@@ -50,11 +50,12 @@ const std::array<std::uint64_t, 2>& isn_secret() {
   return secret().value;
 }
 
-std::uint32_t steady_ms() {
+std::chrono::steady_clock::duration steady_since_start() {
   static const auto start = std::chrono::steady_clock::now();
-  return static_cast<std::uint32_t>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start)
-          .count());
+  return std::chrono::steady_clock::now() - start;
+}
+std::uint32_t steady_ms() {
+  return static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::milliseconds>(steady_since_start()).count());
 }
 
 // splitmix64's finaliser: a fast, well-mixing 64-bit permutation. Keyed by the secret below it
@@ -98,6 +99,10 @@ u32_t sys_now(void) {
   return steady_ms();
 }
 
+uint32_t tunstack_port_clock_us(void) {
+  if (g_hooks.now_us != nullptr) return g_hooks.now_us(g_hooks.context);
+  return static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::microseconds>(steady_since_start()).count());
+}
 void tunstack_port_assert_core_locked(void) {
   if (g_hooks.on_stack_thread != nullptr && !g_hooks.on_stack_thread(g_hooks.context)) {
     std::fputs(

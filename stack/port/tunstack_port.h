@@ -17,6 +17,8 @@ namespace tunstack::port {
 struct hooks {
   /// lwIP's millisecond clock (sys_now). Wraps at 2^32 as lwIP expects.
   std::uint32_t (*now_ms)(void* context) = nullptr;
+  /// The same clock in microseconds (TCP_CLOCK_US: TCP times every segment with it). Wraps at 2^32.
+  std::uint32_t (*now_us)(void* context) = nullptr;
   /// True when the caller may touch lwIP now (LWIP_ASSERT_CORE_LOCKED, debug builds).
   bool (*on_stack_thread)(void* context) = nullptr;
   /// One line of lwIP debug output (without the newline).

@@ -169,6 +169,10 @@ void stack_impl::start() {
   port::hooks hooks;
   hooks.context = this;
   hooks.now_ms = [](void* self) { return static_cast<stack_impl*>(self)->now_ms(); };
+  hooks.now_us = [](void* self) {
+    return static_cast<std::uint32_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(static_cast<stack_impl*>(self)->now_ns()).count());
+  };
   hooks.on_stack_thread = [](void* self) {
     return g_tearing_down || may_enter_lwip(*static_cast<stack_impl*>(self));
   };

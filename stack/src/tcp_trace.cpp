@@ -35,11 +35,11 @@ const char* rfc9293_name(enum tcp_state state) noexcept {
 
 rtt_figures rtt_of(const struct tcp_pcb* pcb) noexcept {
   rtt_figures r;
-  if (pcb->sa != 0 || pcb->sv != 0) {
-    r.srtt = std::chrono::milliseconds((pcb->sa >> 3) * TCP_SLOW_INTERVAL);
-    r.rttvar = std::chrono::milliseconds((pcb->sv >> 2) * TCP_SLOW_INTERVAL);
+  if (pcb->rtt_min_us != TCP_RTT_NONE) {
+    r.srtt = std::chrono::microseconds(pcb->srtt_us);
+    r.rttvar = std::chrono::microseconds(pcb->rttvar_us);
   }
-  r.rto = std::chrono::milliseconds(pcb->rto * TCP_SLOW_INTERVAL);
+  r.rto = std::chrono::milliseconds(pcb->rto_ms);
   return r;
 }
 
@@ -165,9 +165,9 @@ void tcp_tracer::scan(std::chrono::nanoseconds now) {
       current.remote = endpoint_of(pcb->remote_ip, pcb->remote_port);
       current.cwnd = pcb->cwnd;
       current.ssthresh = pcb->ssthresh;
-      current.sa = pcb->sa;
-      current.sv = pcb->sv;
-      current.rto = pcb->rto;
+      current.srtt_tenths = (pcb->srtt_us + 50) / 100;
+      current.rttvar_tenths = (pcb->rttvar_us + 50) / 100;
+      current.rto_ms = pcb->rto_ms;
     }
     auto it = pcbs_.find(pcb);
     const char* from = listener ? "CLOSED" : pcb->state == SYN_RCVD ? "LISTEN" : "CLOSED";
@@ -180,8 +180,10 @@ void tcp_tracer::scan(std::chrono::nanoseconds now) {
       from = it->second.state == current.state ? nullptr : rfc9293_name(it->second.state);
     }
     const bool metrics_changed = !listener && (it == pcbs_.end() || it->second.cwnd != current.cwnd ||
-                                               it->second.ssthresh != current.ssthresh || it->second.sa != current.sa ||
-                                               it->second.sv != current.sv || it->second.rto != current.rto);
+                                               it->second.ssthresh != current.ssthresh ||
+                                               it->second.srtt_tenths != current.srtt_tenths ||
+                                               it->second.rttvar_tenths != current.rttvar_tenths ||
+                                               it->second.rto_ms != current.rto_ms);
     if (from != nullptr) sink_(trace_state{now, current.local, current.remote, from, rfc9293_name(current.state)});
     if (metrics_changed) {
       const rtt_figures r = rtt_of(pcb);
@@ -241,8 +243,13 @@ std::string options_text(const tcp_segment_options& o) {
   return s.empty() ? s : " <" + s + ">";
 }
 
-std::string ms(const std::optional<std::chrono::milliseconds>& v) {
-  return v ? std::to_string(v->count()) + "ms" : std::string{"-"};
+// Milliseconds with the digits that matter: "0.21ms", "20.4ms", "250ms".
+std::string ms(const std::optional<std::chrono::microseconds>& v) {
+  if (!v) return "-";
+  const double value = static_cast<double>(v->count()) / 1000.0;
+  char text[32];
+  std::snprintf(text, sizeof text, value < 10 ? "%.2fms" : value < 100 ? "%.1fms" : "%.0fms", value);
+  return text;
 }
 
 }  // namespace

@@ -29,7 +29,7 @@ expect ' out +tun0 10\.0\.3\.50:7 > 10\.0\.3\.1:[0-9]+ \[S\.\] seq 0 ack 1 win 6
   "the stack's SYN-ACK with its options"
 expect ' in +tun0 10\.0\.3\.1:[0-9]+ > 10\.0\.3\.50:7 \[P\.\] seq 1 ack 1 win [0-9]+ len 12' "the 12 bytes in"
 expect ' out +tun0 10\.0\.3\.50:7 > 10\.0\.3\.1:[0-9]+ \[P\.\] seq 1 ack 1[0-9]? win [0-9]+ len 12' "the 12 bytes echoed"
-expect ' cc +10\.0\.3\.50:7 10\.0\.3\.1:[0-9]+ cwnd [0-9]+ ssthresh [0-9]+ srtt [0-9]+ms rttvar [0-9]+ms rto [0-9]+ms' \
+expect ' cc +10\.0\.3\.50:7 10\.0\.3\.1:[0-9]+ cwnd [0-9]+ ssthresh [0-9]+ srtt [0-9.]+ms rttvar [0-9.]+ms rto [0-9]+ms' \
   "the connection's congestion figures"
 
 # The stack's side, in order: the listener, then the connection through its states.

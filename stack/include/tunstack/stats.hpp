@@ -90,10 +90,10 @@ struct tcp_connection_info {
   std::uint16_t mss = 0;
   std::uint32_t cwnd = 0;          ///< congestion window (bytes)
   std::uint32_t ssthresh = 0;
-  /// Smoothed RTT, its variance and the retransmission timeout. lwIP measures RTT in ticks of
-  /// its 200 ms slow timer (see lwipopts.h), so these are coarse (srtt stays 0 ms on a fast link); unset only
-  /// while lwIP's estimator is all zero.
-  std::optional<std::chrono::milliseconds> srtt, rttvar;
+  /// Smoothed RTT and its variation (RFC 6298), from a sample per acknowledgment timed in
+  /// microseconds; unset before the first sample. rto is the retransmission timeout now,
+  /// backoff included.
+  std::optional<std::chrono::microseconds> srtt, rttvar;
   std::chrono::milliseconds rto{0};
   std::uint32_t retransmissions = 0;  ///< consecutive retransmissions of the oldest segment
 };

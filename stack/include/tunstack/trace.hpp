@@ -71,11 +71,11 @@ struct trace_metrics {
   std::chrono::nanoseconds time{0};
   asio::ip::tcp::endpoint local, remote;
   std::uint32_t cwnd = 0, ssthresh = 0;  ///< bytes
-  /// Smoothed RTT and its variation, as lwIP's estimator holds them: it counts in ticks of its
-  /// 200 ms slow timer (srtt = sa/8, rttvar = sv/4 ticks), so on a fast link srtt stays 0 ms.
-  /// lwIP starts rttvar at its initial RTO's share; unset only while both are zero.
-  std::optional<std::chrono::milliseconds> srtt, rttvar;
-  std::chrono::milliseconds rto{0};  ///< retransmission timeout
+  /// Smoothed RTT and its variation (RFC 6298), from a sample per acknowledgment timed in
+  /// microseconds; unset before the first sample. A change of less than 0.1 ms alone makes
+  /// no event.
+  std::optional<std::chrono::microseconds> srtt, rttvar;
+  std::chrono::milliseconds rto{0};  ///< retransmission timeout, backoff included
 };
 
 using trace_event = std::variant<trace_segment, trace_state, trace_metrics>;
@@ -86,7 +86,7 @@ using trace_sink = std::function<void(const trace_event&)>;
 /// @code
 ///   0.987905 in    tun0 10.0.3.1:45696 > 10.0.3.50:7 [S] seq 0 win 64240 len 0 <mss 1460,sackOK,TS 3015260966 0,wscale 10>
 ///   0.988121 state 10.0.3.50:7 10.0.3.1:45696 LISTEN -> SYN-RECEIVED
-///   0.988407 cc    10.0.3.50:7 10.0.3.1:45696 cwnd 4380 ssthresh 1048576 srtt 0ms rttvar 600ms rto 3000ms
+///   0.988407 cc    10.0.3.50:7 10.0.3.1:45696 cwnd 4380 ssthresh 1048576 srtt 0.21ms rttvar 0.10ms rto 200ms
 /// @endcode
 /// Fields: seconds since the stack started; then what the line is: "in"/"out" (a segment, with
 /// the interface), "state" or "cc" (a connection's event). Flags as tcpdump writes them (S, F,

@@ -25,10 +25,10 @@ namespace tunstack::detail {
 /// RFC 9293's name for an lwIP TCP state ("SYN-RECEIVED", "TIME-WAIT", ...).
 const char* rfc9293_name(enum tcp_state state) noexcept;
 
-/// A connection's RTT estimate and retransmission timeout, in milliseconds. lwIP keeps
-/// sa = 8 * srtt and sv = 4 * rttvar in ticks of its slow timer (Jacobson/Karels).
+/// A connection's RTT estimate (RFC 6298, in microseconds: our lwIP patch 0002) and its
+/// retransmission timeout.
 struct rtt_figures {
-  std::optional<std::chrono::milliseconds> srtt, rttvar;  ///< unset before the first sample
+  std::optional<std::chrono::microseconds> srtt, rttvar;  ///< unset before the first sample
   std::chrono::milliseconds rto{0};
 };
 rtt_figures rtt_of(const struct tcp_pcb* pcb) noexcept;
@@ -53,7 +53,8 @@ class tcp_tracer {
     endpoint local, remote;
     enum tcp_state state = CLOSED;
     std::uint32_t cwnd = 0, ssthresh = 0;
-    std::int32_t sa = 0, sv = 0, rto = 0;
+    // srtt and rttvar in units of 0.1 ms: smaller changes alone are not reported
+    std::uint32_t srtt_tenths = 0, rttvar_tenths = 0, rto_ms = 0;
     bool seen = false;
   };
 
