@@ -79,6 +79,10 @@ json status::snapshot() const {
   model["uptime_seconds"] = static_cast<double>(s.uptime.count()) / 1000.0;
   model["timer_runs"] = s.timer_runs;
   model["tcp_listen_drops"] = s.tcp_listen_drops;
+  model["tcp_loss"] = {{"recoveries", s.tcp_loss.recoveries},
+                       {"timeouts", s.tcp_loss.timeouts},
+                       {"probes", s.tcp_loss.probes},
+                       {"retransmitted_segments", s.tcp_loss.retransmitted_segments}};
 
   json interfaces = json::array();
   for (const auto& i : s.interfaces) {
@@ -262,6 +266,12 @@ std::string status::prometheus(const json& m) {
   family("tunstack_tcp_listen_drops_total", "counter",
          "SYNs a listener dropped because its backlog (half-open connections or accept queue) was used up.");
   o << "tunstack_tcp_listen_drops_total " << m["tcp_listen_drops"].dump() << '\n';
+
+  family("tunstack_tcp_loss_events_total", "counter",
+         "TCP loss recovery: fast recoveries, retransmission timeouts, tail loss probes, retransmitted segments.");
+  for (const char* k : {"recoveries", "timeouts", "probes", "retransmitted_segments"}) {
+    o << "tunstack_tcp_loss_events_total{event=\"" << k << "\"} " << m["tcp_loss"][k].dump() << '\n';
+  }
 
   family("tunstack_link_packets_total", "counter", "Packets through an interface's link.");
   for (const auto& i : m["interfaces"]) {

@@ -167,9 +167,22 @@ void tunstack_port_assert_core_locked(void);
 #define LWIP_TCP_TIMESTAMPS             1
 /* Queue out-of-order segments instead of dropping them (loss recovery without go-back-N). */
 #define TCP_QUEUE_OOSEQ                 1
-/* Advertise SACK (RFC 2018) so the peer retransmits only what is missing. */
+/* Advertise SACK (RFC 2018) so the peer retransmits only what is missing, and use the peer's
+ * SACKs (patch 0003): loss recovery per RFC 6675 with RACK loss detection (RFC 8985), so two
+ * losses in one window, a lost retransmission or a loss on a connection that carries data both
+ * ways cost no retransmission timeout. Without SACK from the peer: NewReno (RFC 6582). */
 #define LWIP_TCP_SACK_OUT               1
+#define LWIP_TCP_SACK_IN                1
 #define LWIP_TCP_MAX_SACK_NUM           4
+/* Tail loss probes (patch 0004, RFC 8985 7): a segment lost at the end of a flight, or the ACKs
+ * of it, is probed for after 2 * SRTT (at the 25 ms fast timer's granularity) instead of waiting
+ * for the RTO. With one segment in flight the probe waits another TCP_TLP_WCDELACK_MS for the
+ * peer's delayed ACK: RFC 8985 recommends 200 ms, which would make the probe no faster than the
+ * 200 ms RTO; Linux delays ACKs by 40 ms at least, and a request/response peer answers at once
+ * with the ACK on its next request, so 50 ms it is. A peer that does delay its ACK longer gets a
+ * spurious probe: one duplicate segment, reported by D-SACK, and cwnd stays. */
+#define LWIP_TCP_TLP                    1
+#define TCP_TLP_WCDELACK_MS             50
 /* Listen backlog is enforced, so connections beyond it are refused as the kernel does. */
 #define TCP_LISTEN_BACKLOG              1
 #define TCP_DEFAULT_LISTEN_BACKLOG      0xff

@@ -186,6 +186,7 @@ void stack_impl::start() {
 
   // Counters start at zero for every stack (lwIP's are globals that outlive it).
   std::memset(&lwip_stats, 0, sizeof(lwip_stats));
+  tcp_loss_stats = {};
   lwip_init();  // memp_init() points lwip_stats.memp[] at the pools again
   for (stats_mem* pool : lwip_stats.memp) {
     if (pool != nullptr) {
@@ -387,6 +388,10 @@ stack_stats stack_impl::stats() const {
   }
   s.timer_runs = timer_runs_;
   s.tcp_listen_drops = port::listen_drops() - listen_drops_at_start_;
+  s.tcp_loss.recoveries = tcp_loss_stats.recoveries;
+  s.tcp_loss.timeouts = tcp_loss_stats.timeouts;
+  s.tcp_loss.probes = tcp_loss_stats.probes;
+  s.tcp_loss.retransmitted_segments = tcp_loss_stats.rexmit_segs;
   return s;
 }
 

@@ -209,20 +209,28 @@ TEST_CASE("sim: 10 MiB full duplex through echo, intact through 5% loss, reorder
                                       << " ms");
 }
 
-TEST_CASE("sim: a lost segment with nothing behind it is retransmitted after the RTO, and cwnd drops to one MSS") {
+// The client's segments with the FIN flag, as it sent them (the trace of its own stack).
+std::vector<std::chrono::nanoseconds> fins_sent_by_client(const std::vector<tunstack::trace_event>& trace, network& net) {
+  std::vector<std::chrono::nanoseconds> times;
+  for (const auto& e : trace) {
+    const auto* s = std::get_if<tunstack::trace_segment>(&e);
+    if (s && s->outbound && s->source.address() == net.client_address() && (s->flags & tunstack::tcp_flags::fin)) {
+      times.push_back(s->time);
+    }
+  }
+  return times;
+}
+
+TEST_CASE("sim: a lost data segment whose FIN arrived is retransmitted by RACK's reordering timer") {
   std::vector<tunstack::trace_event> trace;
   network net{{.seed = 3,
                .client_to_server = {.delay = 10ms},
                .server_to_client = {.delay = 10ms},
                .trace = [&](const tunstack::trace_event& e) { trace.push_back(e); }}};
   bool dropped = false;
-  std::vector<std::chrono::nanoseconds> sent_at;  // every c2s transmission of the first data segment
-  std::optional<std::uint32_t> first_data_seq;
   net.set_wire_filter([&](const wire_packet& p) {
     const auto s = tcp_of(p);
     if (!s || !s->client_to_server || s->length == 0) return false;
-    if (!first_data_seq) first_data_seq = s->seq;
-    if (s->seq == *first_data_seq) sent_at.push_back(p.time);
     if (!dropped) return dropped = true;
     return false;
   });
@@ -231,21 +239,79 @@ TEST_CASE("sim: a lost segment with nothing behind it is retransmitted after the
   REQUIRE(r.done);
   CHECK_FALSE(r.result);
   CHECK(r.echoed == data);
-  REQUIRE(sent_at.size() == 2);
-  // The client's own view, from the trace: both transmissions of its first data segment, and
-  // the congestion figures lwIP set when the timer fired (reported just before the resend).
   const auto sends = data_sent_by_client(trace, net);
   REQUIRE(sends.size() >= 2);
   const auto gap = sends[1] - sends[0];
-  // RFC 6298 with the handshake's sample (srtt 20 ms, rttvar 10 ms): srtt + max(G, 4 rttvar)
-  // is 70 ms, so the 200 ms floor rules (lwipopts.h); it fires on the next 50 ms slow tick.
+  // The FIN, sent right after the data, arrives and is SACKed one RTT (20 ms) later; the data
+  // segment, sent at the same instant, is lost once a quarter of the minimum RTT has passed
+  // without it (RFC 8985 6.3), seen by the 25 ms fast timer: no probe, no RTO.
+  CHECK(gap >= 20ms);
+  CHECK(gap <= 50ms);
+  MESSAGE("retransmitted after " << std::chrono::duration_cast<std::chrono::milliseconds>(gap).count() << " ms");
+  const auto loss = net.stack().stats().tcp_loss;
+  CHECK(loss.recoveries == 1);
+  CHECK(loss.timeouts == 0);
+}
+
+TEST_CASE("sim: a lost FIN with nothing behind it is probed for after 2 SRTT + 50 ms, long before the RTO") {
+  std::vector<tunstack::trace_event> trace;
+  network net{{.seed = 3,
+               .client_to_server = {.delay = 10ms},
+               .server_to_client = {.delay = 10ms},
+               .trace = [&](const tunstack::trace_event& e) { trace.push_back(e); }}};
+  int dropped = 0;
+  net.set_wire_filter([&](const wire_packet& p) {
+    const auto s = tcp_of(p);
+    if (!s || !s->client_to_server || !(s->flags & 0x01)) return false;
+    return dropped++ == 0;
+  });
+  const auto data = random_bytes(100, 1);
+  const auto r = run_echo(net, data);
+  REQUIRE(r.done);
+  CHECK_FALSE(r.result);
+  CHECK(r.echoed == data);
+  const auto fins = fins_sent_by_client(trace, net);
+  REQUIRE(fins.size() >= 2);
+  const auto gap = fins[1] - fins[0];
+  // RFC 8985 7.2: the probe timeout restarts with the ACK of the data, 20 ms after the FIN
+  // left: PTO = 2 SRTT (20 ms) + 50 ms for a single segment in flight (TCP_TLP_WCDELACK_MS),
+  // seen by the 25 ms fast timer. The RTO would be 200-250 ms.
+  CHECK(gap >= 110ms);
+  CHECK(gap <= 135ms);
+  MESSAGE("probed after " << std::chrono::duration_cast<std::chrono::milliseconds>(gap).count() << " ms");
+  const auto loss = net.stack().stats().tcp_loss;
+  CHECK(loss.probes >= 1);
+  CHECK(loss.timeouts == 0);
+}
+
+TEST_CASE("sim: when the probe is lost too, the RTO retransmits and cwnd drops to one MSS") {
+  std::vector<tunstack::trace_event> trace;
+  network net{{.seed = 3,
+               .client_to_server = {.delay = 10ms},
+               .server_to_client = {.delay = 10ms},
+               .trace = [&](const tunstack::trace_event& e) { trace.push_back(e); }}};
+  int dropped = 0;
+  net.set_wire_filter([&](const wire_packet& p) {
+    const auto s = tcp_of(p);
+    if (!s || !s->client_to_server || !(s->flags & 0x01)) return false;
+    return dropped++ < 2;  // the FIN and its tail loss probe
+  });
+  const auto data = random_bytes(100, 1);
+  const auto r = run_echo(net, data);
+  REQUIRE(r.done);
+  CHECK_FALSE(r.result);
+  CHECK(r.echoed == data);
+  const auto fins = fins_sent_by_client(trace, net);
+  REQUIRE(fins.size() >= 3);
+  // The RTO restarts with the probe (RFC 8985 7.3): 200 ms floor, on the 50 ms slow timer.
+  const auto gap = fins[2] - fins[1];
   CHECK(gap >= 200ms);
   CHECK(gap <= 250ms);
-  MESSAGE("retransmitted after " << std::chrono::duration_cast<std::chrono::milliseconds>(gap).count() << " ms");
-  const auto cc = client_metrics_at(trace, net, sends[1]);
+  MESSAGE("retransmitted " << std::chrono::duration_cast<std::chrono::milliseconds>(gap).count() << " ms after the probe");
+  const auto cc = client_metrics_at(trace, net, fins[2]);
   REQUIRE(cc.has_value());
   CHECK(cc->cwnd == 1460);  // the timeout collapsed the window to one segment (RFC 5681 3.1)
-  CHECK(cc->ssthresh < 1048576);
+  CHECK(net.stack().stats().tcp_loss.timeouts == 1);
 }
 
 TEST_CASE("sim: a lost segment followed by others is fast-retransmitted on duplicate ACKs, long before the RTO") {

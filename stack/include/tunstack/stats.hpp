@@ -109,6 +109,14 @@ struct stack_stats {
   /// (at most 255 per listener) or, while an acceptor's queue is full, any (Linux's
   /// ListenDrops). lwIP itself counts these nowhere.
   std::uint64_t tcp_listen_drops = 0;
+  /// TCP's loss recovery on all connections since the stack started (our lwIP patches 0003,
+  /// 0004): what a lossy path costs.
+  struct tcp_loss_counters {
+    std::uint64_t recoveries = 0;   ///< fast recoveries begun (duplicate ACKs, SACK, RACK)
+    std::uint64_t timeouts = 0;     ///< retransmission timeouts (RTO)
+    std::uint64_t probes = 0;       ///< tail loss probes sent (RFC 8985)
+    std::uint64_t retransmitted_segments = 0;
+  } tcp_loss;
 };
 
 }  // namespace tunstack
