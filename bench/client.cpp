@@ -142,9 +142,14 @@ double percentile_us(std::vector<std::uint32_t>& ns, double p) {
   return ns[k] / 1000.0;
 }
 
+// One decimal, or three below 10 MB/s: under heavy loss a stack may echo 0.05 MB/s.
+int mbps_decimals(double mbps) { return mbps < 10 ? 3 : 1; }
+
 void print_rr(std::size_t transactions, double elapsed, std::vector<std::uint32_t>& latencies) {
-  std::printf("tps=%.0f p50_us=%.1f p99_us=%.1f n=%zu\n", static_cast<double>(transactions) / elapsed,
-              percentile_us(latencies, 0.5), percentile_us(latencies, 0.99), transactions);
+  const double tps = static_cast<double>(transactions) / elapsed;
+  // A decimal below 100/s, where a lossy link's request/response is.
+  std::printf("tps=%.*f p50_us=%.1f p99_us=%.1f n=%zu\n", tps < 100 ? 1 : 0, tps, percentile_us(latencies, 0.5),
+              percentile_us(latencies, 0.99), transactions);
 }
 
 // Request/response, timed: exchange(n) makes the n-th transaction and checks its answer.
@@ -212,12 +217,6 @@ void tcp_crr(const settings& s) {
   std::printf("cps=%.0f n=%zu\n", static_cast<double>(n) / seconds_since(start), n);
 }
 
-// One decimal, or three below 10 MB/s: under heavy loss a stack may echo 0.05 MB/s.
-std::string format_mbps(double mbps) {
-  char text[32];
-  std::snprintf(text, sizeof text, mbps < 10 ? "%.3f" : "%.1f", mbps);
-  return text;
-}
 
 void upload(const settings& s) {
   const int fd = connect_tcp(s);
@@ -232,7 +231,8 @@ void upload(const settings& s) {
   expect_eof(fd, timeout_ms(s, 30000), "upload");  // discard closes only after reading up to our FIN
   const double elapsed = seconds_since(start);
   ::close(fd);
-  std::printf("mbps=%s bytes=%zu\n", format_mbps(static_cast<double>(sent) / elapsed / 1e6).c_str(), sent);
+  const double mbps = static_cast<double>(sent) / elapsed / 1e6;
+  std::printf("mbps=%.*f bytes=%zu\n", mbps_decimals(mbps), mbps, sent);
 }
 
 // A pattern with no period that divides the chunk size, doubled so that any window of up to
@@ -296,8 +296,8 @@ void duplex(const settings& s) {
   if (received != sent) {
     fail("duplex: sent " + std::to_string(sent.load()) + " bytes, " + std::to_string(received.load()) + " came back");
   }
-  std::printf("mbps=%s bytes=%zu\n", format_mbps(static_cast<double>(received.load()) / elapsed / 1e6).c_str(),
-              received.load());
+  const double mbps = static_cast<double>(received.load()) / elapsed / 1e6;
+  std::printf("mbps=%.*f bytes=%zu\n", mbps_decimals(mbps), mbps, received.load());
 }
 
 void conns(const settings& s) {
