@@ -5,17 +5,22 @@
 // 0, or says what was wrong on stderr and exits 1.
 //
 // Usage: tunstack-bench-client WORKLOAD --host A.B.C.D [--port P] [--duration S]
-//                              [--count N] [--hold-ms MS] [--chunk BYTES]
+//                              [--count N] [--hold-ms MS] [--chunk BYTES] [--size BYTES]
+//                              [--timeout S] [--max-outstanding BYTES]
 //   udp_rr   1-byte UDP request/response on one socket: tps, p50_us, p99_us
-//   tcp_rr   1-byte TCP request/response on one connection (TCP_NODELAY): tps, p50_us, p99_us
+//   tcp_rr   request/response on one connection (TCP_NODELAY), --size bytes each way (1):
+//            tps, p50_us, p99_us
 //   tcp_crr  connect, 1-byte request/response, close, repeated: cps
 //   upload   64 KiB writes into discard for S seconds, then FIN and wait for the server's:
 //            mbps (MB/s, 10^6 bytes, counted until the server has closed)
 //   duplex   a writer thread sends a pattern through echo while the reader checks every byte
-//            that comes back: mbps of bytes echoed and checked
+//            that comes back: mbps of bytes echoed and checked; with --max-outstanding the
+//            writer waits while more than that many bytes are sent but not yet back
 //   conns    N connections opened at once (non-blocking), then each verified with its own
 //            4-byte echo, held for MS milliseconds ("holding" on stdout) and closed:
 //            established_s (all N established), verified_s
+// --timeout S replaces the longest wait for an answer (5 s for a response, 30 s for bulk data
+// and closes): a lossy link needs longer, as retransmission timeouts back off.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -50,7 +55,13 @@ struct settings {
   std::size_t count = 10000;
   int hold_ms = 0;
   std::size_t chunk = 64 * 1024;
+  std::size_t size = 1;             // tcp_rr: bytes per request and per response
+  int timeout_ms = 0;               // 0: the defaults of each wait
+  std::size_t max_outstanding = 0;  // duplex: 0 is no limit
 };
+
+// The longest wait for an answer: the workload's default unless --timeout was given.
+int timeout_ms(const settings& s, int fallback_ms) { return s.timeout_ms > 0 ? s.timeout_ms : fallback_ms; }
 
 [[noreturn]] void fail(const std::string& what) {
   std::fprintf(stderr, "client: FAIL: %s\n", what.c_str());
@@ -88,10 +99,10 @@ void wait_readable(int fd, int timeout_ms, const char* what) {
   if (r < 0) fail_errno(what);
 }
 
-void read_exactly(int fd, void* data, std::size_t size, const char* what) {
+void read_exactly(int fd, void* data, std::size_t size, int wait_ms, const char* what) {
   auto* p = static_cast<char*>(data);
   while (size > 0) {
-    wait_readable(fd, 5000, what);
+    wait_readable(fd, wait_ms, what);
     const ssize_t n = ::read(fd, p, size);
     if (n == 0) fail(std::string{what} + ": the server closed the connection early");
     if (n < 0) {
@@ -117,9 +128,9 @@ void write_all(int fd, const void* data, std::size_t size, const char* what) {
 }
 
 // Waits for the server's FIN after ours: the server has read everything we sent.
-void expect_eof(int fd, const char* what) {
+void expect_eof(int fd, int wait_ms, const char* what) {
   char byte;
-  wait_readable(fd, 30000, what);
+  wait_readable(fd, wait_ms, what);
   const ssize_t n = ::read(fd, &byte, 1);
   if (n != 0) fail(std::string{what} + ": expected the server to close after our FIN");
 }
@@ -131,12 +142,17 @@ double percentile_us(std::vector<std::uint32_t>& ns, double p) {
   return ns[k] / 1000.0;
 }
 
+// One decimal, or three below 10 MB/s: under heavy loss a stack may echo 0.05 MB/s.
+int mbps_decimals(double mbps) { return mbps < 10 ? 3 : 1; }
+
 void print_rr(std::size_t transactions, double elapsed, std::vector<std::uint32_t>& latencies) {
-  std::printf("tps=%.0f p50_us=%.1f p99_us=%.1f n=%zu\n", static_cast<double>(transactions) / elapsed,
-              percentile_us(latencies, 0.5), percentile_us(latencies, 0.99), transactions);
+  const double tps = static_cast<double>(transactions) / elapsed;
+  // A decimal below 100/s, where a lossy link's request/response is.
+  std::printf("tps=%.*f p50_us=%.1f p99_us=%.1f n=%zu\n", tps < 100 ? 1 : 0, tps, percentile_us(latencies, 0.5),
+              percentile_us(latencies, 0.99), transactions);
 }
 
-// One request/response: one byte out, the same byte back, timed.
+// Request/response, timed: exchange(n) makes the n-th transaction and checks its answer.
 template <class Exchange>
 void request_response(const settings& s, Exchange exchange) {
   std::vector<std::uint32_t> latencies;
@@ -145,8 +161,7 @@ void request_response(const settings& s, Exchange exchange) {
   const auto end = start + std::chrono::duration<double>(s.duration);
   std::size_t n = 0;
   for (auto now = start; now < end; ++n) {
-    const auto byte = static_cast<char>('a' + n % 26);
-    exchange(byte);
+    exchange(n);
     const auto after = clock_type::now();
     latencies.push_back(static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(after - now).count()));
     now = after;
@@ -158,7 +173,8 @@ void udp_rr(const settings& s) {
   const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   const sockaddr_in a = address(s);
   if (fd < 0 || ::connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0) fail_errno("udp socket");
-  request_response(s, [fd](char byte) {
+  request_response(s, [fd](std::size_t i) {
+    const auto byte = static_cast<char>('a' + i % 26);
     if (::send(fd, &byte, 1, 0) != 1) fail_errno("udp send");
     char back = 0;
     wait_readable(fd, 2000, "udp_rr");  // a lost datagram fails the run: the link is local
@@ -168,15 +184,20 @@ void udp_rr(const settings& s) {
 }
 
 void tcp_rr(const settings& s) {
+  if (s.size == 0) fail("tcp_rr: --size must be at least 1");
   const int fd = connect_tcp(s);
-  request_response(s, [fd](char byte) {
-    write_all(fd, &byte, 1, "tcp_rr write");
-    char back = 0;
-    read_exactly(fd, &back, 1, "tcp_rr read");
-    if (back != byte) fail("tcp_rr: the echo did not return the byte sent");
+  const int wait_ms = timeout_ms(s, 5000);
+  std::vector<char> request(s.size), back(s.size);
+  request_response(s, [&](std::size_t n) {
+    // Every request differs from the one before, so a stale or misplaced answer is caught.
+    std::memset(request.data(), 'a' + static_cast<int>(n % 26), request.size());
+    if (request.size() >= sizeof n) std::memcpy(request.data(), &n, sizeof n);
+    write_all(fd, request.data(), request.size(), "tcp_rr write");
+    read_exactly(fd, back.data(), back.size(), wait_ms, "tcp_rr read");
+    if (back != request) fail("tcp_rr: the echo did not return the bytes sent");
   });
   ::shutdown(fd, SHUT_WR);
-  expect_eof(fd, "tcp_rr");
+  expect_eof(fd, timeout_ms(s, 30000), "tcp_rr");
   ::close(fd);
 }
 
@@ -188,13 +209,14 @@ void tcp_crr(const settings& s) {
     const auto byte = static_cast<char>('a' + n % 26);
     write_all(fd, &byte, 1, "tcp_crr write");
     char back = 0;
-    read_exactly(fd, &back, 1, "tcp_crr read");
+    read_exactly(fd, &back, 1, timeout_ms(s, 5000), "tcp_crr read");
     if (back != byte) fail("tcp_crr: the echo did not return the byte sent");
     ::close(fd);
     ++n;
   }
   std::printf("cps=%.0f n=%zu\n", static_cast<double>(n) / seconds_since(start), n);
 }
+
 
 void upload(const settings& s) {
   const int fd = connect_tcp(s);
@@ -206,10 +228,11 @@ void upload(const settings& s) {
     sent += chunk.size();
   }
   ::shutdown(fd, SHUT_WR);
-  expect_eof(fd, "upload");  // discard closes only after reading up to our FIN
+  expect_eof(fd, timeout_ms(s, 30000), "upload");  // discard closes only after reading up to our FIN
   const double elapsed = seconds_since(start);
   ::close(fd);
-  std::printf("mbps=%.1f bytes=%zu\n", static_cast<double>(sent) / elapsed / 1e6, sent);
+  const double mbps = static_cast<double>(sent) / elapsed / 1e6;
+  std::printf("mbps=%.*f bytes=%zu\n", mbps_decimals(mbps), mbps, sent);
 }
 
 // A pattern with no period that divides the chunk size, doubled so that any window of up to
@@ -231,11 +254,19 @@ void duplex(const settings& s) {
   constexpr std::size_t period = (1 << 20) + 7;
   const std::vector<char> pattern = make_pattern(period);
   std::atomic<std::size_t> sent{0};
+  std::atomic<std::size_t> received{0};
   const auto start = clock_type::now();
   std::thread writer([&] {
     std::size_t offset = 0;
     while (seconds_since(start) < s.duration) {
-      const std::size_t n = std::min(s.chunk, period);
+      const std::size_t n = std::min({s.chunk, period, s.max_outstanding > 0 ? s.max_outstanding : period});
+      // With a limit, wait for the echo to catch up: on a slow (lossy) path the socket
+      // buffers would otherwise hold many seconds of data that the run must then drain.
+      if (s.max_outstanding > 0) {
+        for (std::size_t r = received.load(); sent + n > r + s.max_outstanding; r = received.load()) {
+          received.wait(r);
+        }
+      }
       write_all(fd, pattern.data() + offset, n, "duplex write");
       offset = (offset + n) % period;
       sent += n;
@@ -243,9 +274,9 @@ void duplex(const settings& s) {
     ::shutdown(fd, SHUT_WR);
   });
   std::vector<char> buffer(256 * 1024);
-  std::size_t received = 0;
+  const int wait_ms = timeout_ms(s, 30000);
   for (;;) {
-    wait_readable(fd, 30000, "duplex read");
+    wait_readable(fd, wait_ms, "duplex read");
     const ssize_t n = ::read(fd, buffer.data(), std::min(buffer.size(), period));
     if (n < 0) {
       if (errno == EINTR) continue;
@@ -254,17 +285,19 @@ void duplex(const settings& s) {
     if (n == 0) break;
     const std::size_t offset = received % period;
     if (std::memcmp(buffer.data(), pattern.data() + offset, static_cast<std::size_t>(n)) != 0) {
-      fail("duplex: the echo returned different bytes at offset " + std::to_string(received));
+      fail("duplex: the echo returned different bytes at offset " + std::to_string(received.load()));
     }
     received += static_cast<std::size_t>(n);
+    received.notify_one();
   }
   writer.join();
   const double elapsed = seconds_since(start);
   ::close(fd);
   if (received != sent) {
-    fail("duplex: sent " + std::to_string(sent.load()) + " bytes, " + std::to_string(received) + " came back");
+    fail("duplex: sent " + std::to_string(sent.load()) + " bytes, " + std::to_string(received.load()) + " came back");
   }
-  std::printf("mbps=%.1f bytes=%zu\n", static_cast<double>(received) / elapsed / 1e6, received);
+  const double mbps = static_cast<double>(received.load()) / elapsed / 1e6;
+  std::printf("mbps=%.*f bytes=%zu\n", mbps_decimals(mbps), mbps, received.load());
 }
 
 void conns(const settings& s) {
@@ -348,6 +381,9 @@ int main(int argc, char** argv) {
     else if (o == "--count") s.count = std::stoul(v);
     else if (o == "--hold-ms") s.hold_ms = std::stoi(v);
     else if (o == "--chunk") s.chunk = std::stoul(v);
+    else if (o == "--size") s.size = std::stoul(v);
+    else if (o == "--timeout") s.timeout_ms = static_cast<int>(std::stod(v) * 1000);
+    else if (o == "--max-outstanding") s.max_outstanding = std::stoul(v);
     else fail("unknown option " + o);
   }
   if (s.workload == "udp_rr") udp_rr(s);
