@@ -35,7 +35,8 @@ new_netns
 # figures; sets PEAK_KB, BASE_KB and ECHO (the fresh connection's conn_load status).
 load() {
   BASE_KB=$(proc_kb "$TS_PID" VmRSS)
-  in_ns "$PUSH_LOAD" 10.0.3.50 7 "$COUNT" --hold 60 --timeout 60 >"$WORK/$1-push.log" 2>&1 &
+  # Not through in_ns: a backgrounded shell function is a subshell, and $! would be its PID.
+  ip netns exec "$NS" "$PUSH_LOAD" 10.0.3.50 7 "$COUNT" --hold 60 --timeout 60 >"$WORK/$1-push.log" 2>&1 &
   _push=$!
   PIDS="$PIDS $_push"
   wait_for_line "$WORK/$1-push.log" "holding all" 90 || { kill -0 "$_push" 2>/dev/null || wait "$_push"; cat "$WORK/$1-push.log"; fail "push_load did not reach its plateau"; }

@@ -31,7 +31,8 @@ else
   start_tunstack main
 fi
 
-in_ns "$RAW_PEER" zero-window-close --bytes 1000000 --watch 12 --expect-freed 11 >"$WORK/raw_peer.log" 2>&1 &
+# Not through in_ns: a backgrounded shell function is a subshell, and $! would be its PID.
+ip netns exec "$NS" "$RAW_PEER" zero-window-close --bytes 1000000 --watch 12 --expect-freed 11 >"$WORK/raw_peer.log" 2>&1 &
 PEER=$!
 PIDS="$PIDS $PEER"
 wait_for_line "$WORK/raw_peer.log" "all acknowledged" 20 || { kill -0 "$PEER" 2>/dev/null || wait "$PEER"; cat "$WORK/raw_peer.log"; fail "raw_peer could not hand its data and FIN to echo"; }
