@@ -59,8 +59,9 @@ constexpr int exit_ok = 0, exit_misbehaved = 1, exit_usage = 2, exit_setup = 3, 
                "  zero-window-ack    an echo exchange, one spoofed ACK (window 0, any ack, seq far ahead), and the\n"
                "                     exchange must go on\n"
                "  mss1               a SYN with MSS 1, then GET /: the stack must answer\n"
-               "  zero-window-close  --bytes N and a FIN to echo while advertising a zero window and answering\n"
-               "                     persist probes; reports when (if) the stack lets the connection go\n"
+               "  zero-window-close  --bytes N and a FIN to echo (--http: GET / to HTTP, which closes first) while\n"
+               "                     advertising a zero window and answering persist probes; reports when (if) the\n"
+               "                     stack lets the connection go\n"
                "  garbage-flood      --count N ACKs from random addresses of --subnet to random ports: no connection\n"
                "options (all scenarios): --dev NAME (tun0) --source A.B.C.D (10.0.3.77) --host A.B.C.D (10.0.3.50)\n"
                "  --port N --source-port N --mss N (1460; mss1: 1) --window BYTES (65535) --wscale N|none (7)\n"
@@ -68,7 +69,7 @@ constexpr int exit_ok = 0, exit_misbehaved = 1, exit_usage = 2, exit_setup = 3, 
                "  ooo-flood: --count N (50000) --in-flight N (1000) --deadline S (30) --echo\n"
                "  zero-window-ack: --before S (1) --after S (3) --stall S (1.5) --chunk BYTES (1000) --interval S (0.002)\n"
                "  mss1: --timeout S (10)\n"
-               "  zero-window-close: --bytes N (1000000) --watch S (15) --expect-freed S (0: only report)\n"
+               "  zero-window-close: --bytes N (1000000) --http --watch S (15) --expect-freed S (0: only report)\n"
                "  garbage-flood: --count N (20000) --subnet A.B.C.D/P (10.0.3.0/24) --exclude A.B.C.D ...\n",
                why);
   std::exit(exit_usage);
@@ -115,6 +116,7 @@ struct options {
   std::uint64_t in_flight = 1000;
   double deadline = 30;
   bool echo = false;
+  bool http = false;
   double before = 1, after = 3, stall = 1.5, interval = 0.002;
   std::size_t chunk = 1000;
   double timeout = 10;
@@ -137,6 +139,7 @@ options parse(int argc, char** argv) {
     if (a == "--timestamps") { o.timestamps = true; continue; }
     if (a == "--no-timestamps") { o.timestamps = false; continue; }
     if (a == "--echo") { o.echo = true; continue; }
+    if (a == "--http") { o.http = true; continue; }
     if (i + 1 >= argc) usage("option without a value");
     const std::string v = argv[++i];
     if (a == "--dev") o.dev = v;
@@ -799,30 +802,47 @@ int mss1(options o, peer_link& l, std::mt19937_64& rng) {
 // --- zero-window-close ----------------------------------------------------------------------
 // A peer that advertises a zero window from its SYN on sends --bytes to echo and a FIN: echo
 // writes everything back (it stays queued: the window is zero), sees the end of the stream and
-// closes, and the closed connection is left with the data queued. The peer answers every
+// closes, and the closed connection is left with the data queued (LAST-ACK). With --http it
+// sends "GET /" with "Connection: close" instead, and the server closes first, its response
+// queued (FIN-WAIT-1). The peer answers every
 // persist probe (an ACK of what it has, window 0, as RFC 9293 3.8.6.1 says a receiver must) and
 // pokes the connection once a second; when the stack has let the connection go, it answers the
 // poke with a RST. With --expect-freed S it fails unless that happens within S seconds of the
 // close; the test checks the stack's own list as well.
 int zero_window_close(options o, peer_link& l, std::mt19937_64& rng) {
   o.window = 0;
-  connection c{l, o, o.port.value_or(7), rng};
+  connection c{l, o, o.port.value_or(o.http ? 80 : 7), rng};
   c.accept_data = false;  // a zero window: nothing is taken
   if (!c.open()) return result("zero-window-close", false, "no connection");
-  const std::size_t mss = std::min<std::size_t>(c.their_mss(), 1460);
-  const double took = send_until_acked(c, 0, o.bytes, mss, 20);
-  if (took < 0) return result("zero-window-close", false, "the stack did not take the data");
-  const std::uint32_t fin_seq = c.snd_nxt();
-  const auto fin_start = clock_type::now();
-  while (c.snd_una() != fin_seq + 1 && since(fin_start) < 10) {
-    c.send_data(fin_seq, {}, wire::fin | wire::ack);
-    const auto until = clock_type::now() + 1s;
-    while (c.snd_una() != fin_seq + 1 && c.next(until - clock_type::now())) {
+  const auto send_start = clock_type::now();
+  if (o.http) {
+    const std::string request = "GET / HTTP/1.1\r\nHost: 10.0.3.50\r\nConnection: close\r\n\r\n";
+    const std::span<const std::uint8_t> bytes{reinterpret_cast<const std::uint8_t*>(request.data()), request.size()};
+    const std::uint32_t end = c.iss() + 1 + static_cast<std::uint32_t>(request.size());
+    while (c.snd_una() != end && since(send_start) < 10) {
+      c.send_data(c.iss() + 1, bytes);
+      const auto until = clock_type::now() + 1s;
+      while (c.snd_una() != end && c.next(until - clock_type::now())) {
+      }
     }
+    if (c.snd_una() != end) return result("zero-window-close", false, "the stack did not acknowledge the request");
+    std::printf("raw_peer: zero-window-close: sent GET / (Connection: close), all acknowledged after %.2f s; now a zero window\n",
+                since(send_start));
+  } else {
+    const std::size_t mss = std::min<std::size_t>(c.their_mss(), 1460);
+    if (send_until_acked(c, 0, o.bytes, mss, 20) < 0) return result("zero-window-close", false, "the stack did not take the data");
+    const std::uint32_t fin_seq = c.snd_nxt();
+    const auto fin_start = clock_type::now();
+    while (c.snd_una() != fin_seq + 1 && since(fin_start) < 10) {
+      c.send_data(fin_seq, {}, wire::fin | wire::ack);
+      const auto until = clock_type::now() + 1s;
+      while (c.snd_una() != fin_seq + 1 && c.next(until - clock_type::now())) {
+      }
+    }
+    if (c.snd_una() != fin_seq + 1) return result("zero-window-close", false, "the stack did not acknowledge our FIN");
+    std::printf("raw_peer: zero-window-close: sent %zu bytes and a FIN, all acknowledged after %.2f s; now a zero window\n",
+                o.bytes, since(send_start));
   }
-  if (c.snd_una() != fin_seq + 1) return result("zero-window-close", false, "the stack did not acknowledge our FIN");
-  std::printf("raw_peer: zero-window-close: sent %zu bytes and a FIN, all acknowledged after %.2f s; now a zero window\n",
-              o.bytes, took + since(fin_start));
   std::fflush(stdout);
 
   const auto start = clock_type::now();
