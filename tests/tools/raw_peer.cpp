@@ -67,6 +67,7 @@ constexpr int exit_ok = 0, exit_misbehaved = 1, exit_usage = 2, exit_setup = 3, 
                "  --port N --source-port N --mss N (1460; mss1: 1) --window BYTES (65535) --wscale N|none (7)\n"
                "  --sack | --no-sack (on) --timestamps | --no-timestamps (off) --seed N\n"
                "  ooo-flood: --count N (50000) --in-flight N (1000) --deadline S (30) --echo\n"
+               "             --in-order (the control: the same segments in order, nothing to queue)\n"
                "  zero-window-ack: --before S (1) --after S (3) --stall S (1.5) --chunk BYTES (1000) --interval S (0.002)\n"
                "  mss1: --timeout S (10)\n"
                "  zero-window-close: --bytes N (1000000) --http --watch S (15) --expect-freed S (0: only report)\n"
@@ -117,6 +118,7 @@ struct options {
   double deadline = 30;
   bool echo = false;
   bool http = false;
+  bool in_order = false;
   double before = 1, after = 3, stall = 1.5, interval = 0.002;
   std::size_t chunk = 1000;
   double timeout = 10;
@@ -140,6 +142,7 @@ options parse(int argc, char** argv) {
     if (a == "--no-timestamps") { o.timestamps = false; continue; }
     if (a == "--echo") { o.echo = true; continue; }
     if (a == "--http") { o.http = true; continue; }
+    if (a == "--in-order") { o.in_order = true; continue; }
     if (i + 1 >= argc) usage("option without a value");
     const std::string v = argv[++i];
     if (a == "--dev") o.dev = v;
@@ -529,7 +532,9 @@ int result(const char* scenario, bool ok, const std::string& why) {
 // a segment it drops), or, with SACK, everything up to the segment whose block comes first (RFC
 // 2018 4: the block of the segment that triggered the ACK), whichever is more; a stack that
 // stops answering gets --in-flight more every 100 ms. Then the whole stream [0, 2 x sent) in
-// full segments: the stack must acknowledge all of it (and echo it, with --echo).
+// full segments: the stack must acknowledge all of it (and echo it, with --echo). --in-order is
+// the control: the same one-byte segments at offsets 0, 1, 2, ..., what the flood costs when
+// nothing waits in a queue (its cumulative ACKs say how far the stack is).
 int ooo_flood(const options& o, peer_link& l, std::mt19937_64& rng) {
   const std::uint64_t n = o.count.value_or(50000);
   connection c{l, o, o.port.value_or(7), rng};
@@ -545,6 +550,10 @@ int ooo_flood(const options& o, peer_link& l, std::mt19937_64& rng) {
     ++answers;
     last_answer = since(start);
     min_window = std::min(min_window, static_cast<std::uint32_t>(r.window) << c.their_shift());
+    if (o.in_order) {
+      processed = std::max<std::uint64_t>(processed, r.ack_number - hole);
+      return;
+    }
     if (r.ack_number != hole) ++acks_beyond_hole;
     for (const auto& block : r.sack) max_sack_right = std::max<std::uint64_t>(max_sack_right, block.second - hole);
     if (!r.sack.empty()) {  // the first block holds the segment that triggered this ACK
@@ -557,7 +566,7 @@ int ooo_flood(const options& o, peer_link& l, std::mt19937_64& rng) {
   std::array<std::uint8_t, 1> byte{};
   while (sent < n && !c.reset() && since(start) < o.deadline) {
     while (sent < n && sent < processed + credit + o.in_flight) {
-      const std::uint64_t offset = 2 * sent + 1;
+      const std::uint64_t offset = o.in_order ? sent : 2 * sent + 1;
       byte[0] = pattern(offset);
       c.send_data(hole + static_cast<std::uint32_t>(offset), byte, wire::ack);
       ++sent;
@@ -585,12 +594,12 @@ int ooo_flood(const options& o, peer_link& l, std::mt19937_64& rng) {
       quiet_since = clock_type::now();
     }
   }
-  const std::uint64_t span = 2 * sent;
-  std::printf("raw_peer: ooo-flood: sent %llu of %llu one-byte segments out of order in %.2f s (%.0f/s), "
+  const std::uint64_t span = o.in_order ? sent : 2 * sent;
+  std::printf("raw_peer: ooo-flood: sent %llu of %llu one-byte segments %s in %.2f s (%.0f/s), "
               "%llu waits for a full queue; the stack answered %llu times (%llu segments processed), the last "
               "%.2f s after the first was sent\n",
-              static_cast<unsigned long long>(sent), static_cast<unsigned long long>(n), flood_seconds,
-              flood_seconds > 0 ? static_cast<double>(sent) / flood_seconds : 0.0,
+              static_cast<unsigned long long>(sent), static_cast<unsigned long long>(n),
+              o.in_order ? "in order" : "out of order", flood_seconds, flood_seconds > 0 ? static_cast<double>(sent) / flood_seconds : 0.0,
               static_cast<unsigned long long>(l.queue_full()), static_cast<unsigned long long>(answers),
               static_cast<unsigned long long>(processed), last_answer);
   std::printf("raw_peer: ooo-flood: its ACKs: %llu acknowledged past the hole (expected 0), highest SACK edge %llu "
@@ -614,7 +623,7 @@ int ooo_flood(const options& o, peer_link& l, std::mt19937_64& rng) {
   auto failed = [&](const std::string& why) { return result("ooo-flood", false, late.empty() ? why : late + "; " + why); };
   // Fill every hole: the whole stream again, in order, in full segments.
   const std::size_t mss = std::min<std::size_t>(c.their_mss(), 1460);
-  const double took = send_until_acked(c, 0, span, mss, 10);
+  const double took = o.in_order ? 0.0 : send_until_acked(c, 0, span, mss, 10);
   if (c.reset()) {
     std::printf("raw_peer: ooo-flood result RESET: the stack reset the connection when the holes were filled\n");
     return exit_reset;
