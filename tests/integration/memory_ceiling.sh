@@ -30,6 +30,7 @@ LIMIT=64M
 LIMIT_KB=65536
 require_root_and_tun
 new_netns
+small_asan_quarantine
 
 # load NAME: push_load's COUNT connections to their plateau, held while we measure; prints the
 # figures; sets PEAK_KB, BASE_KB and ECHO (the fresh connection's conn_load status).
