@@ -8,6 +8,7 @@
 // Connects are non-blocking and at most --window are in progress at once, so the server's SYN
 // backlog (at most 255 in lwIP) is not overrun; a connect that is refused or times out is
 // retried, up to --attempts times per connection. Exit status 0 only if all N were verified.
+// SIGUSR1 ends --hold early, so a test can hold the connections exactly as long as it needs.
 #include "number.hpp"
 
 #include <arpa/inet.h>
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <csignal>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
@@ -33,6 +35,9 @@
 #include <vector>
 
 namespace {
+
+volatile std::sig_atomic_t hold_ended = 0;
+extern "C" void end_hold(int) { hold_ended = 1; }
 
 using clock_type = std::chrono::steady_clock;
 
@@ -174,7 +179,8 @@ class load {
     if (o_.hold > 0 && verified == o_.count) {
       std::printf("conn_load: holding all %zu connections open for %.1f s\n", open_now(), o_.hold);
       std::fflush(stdout);
-      std::this_thread::sleep_for(std::chrono::duration<double>(o_.hold));
+      const auto until = clock_type::now() + std::chrono::duration<double>(o_.hold);
+      while (!hold_ended && clock_type::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
 
     const auto t2 = clock_type::now();
@@ -462,6 +468,7 @@ int main(int argc, char** argv) {
   const options o = parse(argc, argv);
   raise_fd_limit(o.count);
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
+  std::signal(SIGUSR1, end_hold);
   load l{o};
   return l.run();
 }
