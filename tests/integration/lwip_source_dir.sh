@@ -15,6 +15,7 @@ series=$(sed -e 's/#.*//' "$PATCHES/series" | awk 'NF { print $1 }')
 
 # A pristine lwIP 2.1.3 tree: the build's tree with the series taken off again, last patch first.
 cp -a "$LWIP_TREE" "$WORK/pristine"
+rm -f "$WORK/pristine/.tunstack-fetched"   # the build's stamp: this copy is made pristine below
 for p in $(printf '%s\n' $series | sed -n '1!G;h;$p'); do
   patch -d "$WORK/pristine" -p1 -R --batch --fuzz=0 -s <"$PATCHES/$p" || fail "could not take $p off a copy of $LWIP_TREE"
 done
@@ -33,8 +34,9 @@ echo "[lwip_source_dir] ok: a pristine tree is copied, its copy patched ($n patc
 
 cmake -S "$SOURCE" -B "$WORK/build2" -G Ninja -DTUNSTACK_BUILD_TESTS=OFF -DTUNSTACK_BUILD_BENCH=OFF \
   -DLWIP_SOURCE_DIR="$LWIP_TREE" >"$WORK/configure2.log" 2>&1 || { cat "$WORK/configure2.log"; fail "configure with an already patched tree failed"; }
-grep -q "0 of $n tunstack patches applied" "$WORK/configure2.log" || { cat "$WORK/configure2.log"; fail "an already patched tree was not recognised"; }
-echo "[lwip_source_dir] ok: a tree that already carries the series is taken as it is"
+grep -q "carries this patch series already" "$WORK/configure2.log" &&
+  grep -q "0 of $n tunstack patches applied" "$WORK/configure2.log" || { cat "$WORK/configure2.log"; fail "an already patched tree was not recognised"; }
+echo "[lwip_source_dir] ok: a tree that already carries the series (another build's) is taken as it is"
 
 mkdir -p "$WORK/not-lwip"
 if cmake -S "$SOURCE" -B "$WORK/bad" -G Ninja -DTUNSTACK_BUILD_TESTS=OFF -DLWIP_SOURCE_DIR="$WORK/not-lwip" >"$WORK/bad.log" 2>&1; then

@@ -135,24 +135,25 @@ series_digest() {
 series_patches() {
   sed -e 's/#.*//' -e 's/[[:space:]]*$//' "$PATCHES/series" | awk 'NF { print $1 }'
 }
-# Applies the series to the tree in $1. A patch that is already in the tree (a tree someone
-# patched with quilt) is recognised and skipped; one that does not apply stops the build.
+# Applies the series to the tree in $1, except the patches named in $2 (one per line: those a
+# quilt tree says it has applied). A patch that does not apply exactly stops the build.
 apply_series() {
-  tree=$1
+  tree=$1 skip=${2:-}
   command -v patch >/dev/null 2>&1 || die "'patch' not found: install it (sudo apt-get install patch, or sudo scripts/install-deps)"
   n=0
   for p in $(series_patches); do
     [ -f "$PATCHES/$p" ] || die "patches/series names $p, which is not in $PATCHES"
-    if patch -d "$tree" -p1 --dry-run --batch --forward --fuzz=0 -s <"$PATCHES/$p" >/dev/null 2>&1; then
-      patch -d "$tree" -p1 --batch --forward --fuzz=0 --no-backup-if-mismatch -s <"$PATCHES/$p" ||
-        die "applying $p to $tree failed"
-      n=$((n + 1))
-    elif patch -d "$tree" -p1 --dry-run --batch --reverse --fuzz=0 -s <"$PATCHES/$p" >/dev/null 2>&1; then
-      say "$p is already applied in $tree"
-    else
+    if printf '%s\n' "$skip" | grep -qxF "$p"; then
+      say "$p is applied in the tree already (quilt)"
+      continue
+    fi
+    if ! patch -d "$tree" -p1 --dry-run --batch --forward --fuzz=0 -s <"$PATCHES/$p" >/dev/null 2>&1; then
       patch -d "$tree" -p1 --dry-run --batch --forward --fuzz=0 <"$PATCHES/$p" >&2 || true
       die "patch $p does not apply to $tree (tunstack's series is made for lwIP 2.1.3; see third_party/lwip/patches/README.md)"
     fi
+    patch -d "$tree" -p1 --batch --forward --fuzz=0 --no-backup-if-mismatch -s <"$PATCHES/$p" ||
+      die "applying $p to $tree failed"
+    n=$((n + 1))
   done
   echo "$n"
 }
@@ -173,9 +174,19 @@ fi
 rm -rf "$dest" "$dest.unpack"
 mkdir -p "$dest.unpack"
 if [ -n "$source_tree" ]; then
-  # A tree of the user's: copy it (without its version control), never patch it in place.
+  # A tree of the user's: copy it (without its version control), never patch it in place. A
+  # tree this script made (another build's, with this series) is taken as it is; a quilt tree
+  # keeps the patches it has applied.
   tar -C "$source_tree" --exclude=.git --exclude=.pc -cf - . | tar -C "$dest.unpack" -xf -
-  applied=$(apply_series "$dest.unpack")
+  if [ -f "$source_tree/.tunstack-fetched" ] &&
+     [ "$(sed -n 's/.* series //p' "$source_tree/.tunstack-fetched")" = "$digest" ]; then
+    applied=0
+    say "$source_tree carries this patch series already"
+  else
+    quilt_applied=
+    [ -f "$source_tree/.pc/applied-patches" ] && quilt_applied=$(cat "$source_tree/.pc/applied-patches")
+    applied=$(apply_series "$dest.unpack" "$quilt_applied")
+  fi
   mv "$dest.unpack" "$dest"
   echo "$want" >"$stamp"
   say "lwIP copied from $source_tree into $dest; $applied of $(series_patches | wc -l) tunstack patches applied"
