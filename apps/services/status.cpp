@@ -83,6 +83,11 @@ json status::snapshot() const {
                        {"timeouts", s.tcp_loss.timeouts},
                        {"probes", s.tcp_loss.probes},
                        {"retransmitted_segments", s.tcp_loss.retransmitted_segments}};
+  model["tcp_defense"] = {{"ooseq_dropped", s.tcp_defense.ooseq_dropped},
+                          {"ooseq_compacted", s.tcp_defense.ooseq_compacted},
+                          {"syncookies_sent", s.tcp_defense.syncookies_sent},
+                          {"syncookies_accepted", s.tcp_defense.syncookies_accepted},
+                          {"syncookies_rejected", s.tcp_defense.syncookies_rejected}};
 
   json interfaces = json::array();
   for (const auto& i : s.interfaces) {
@@ -271,6 +276,11 @@ std::string status::prometheus(const json& m) {
          "TCP loss recovery: fast recoveries, retransmission timeouts, tail loss probes, retransmitted segments.");
   for (const char* k : {"recoveries", "timeouts", "probes", "retransmitted_segments"}) {
     o << "tunstack_tcp_loss_events_total{event=\"" << k << "\"} " << m["tcp_loss"][k].dump() << '\n';
+  }
+  family("tunstack_tcp_defense_events_total", "counter",
+         "What TCP refused or dropped against hostile peers: out-of-order segments, SYN cookies.");
+  for (const char* k : {"ooseq_dropped", "ooseq_compacted", "syncookies_sent", "syncookies_accepted", "syncookies_rejected"}) {
+    o << "tunstack_tcp_defense_events_total{event=\"" << k << "\"} " << m["tcp_defense"][k].dump() << '\n';
   }
 
   family("tunstack_link_packets_total", "counter", "Packets through an interface's link.");

@@ -187,6 +187,11 @@ void tunstack_port_assert_core_locked(void);
  * them: with 10,000 connections each segment cost a walk of 10,000 pcbs, and 20,000 stray ones
  * delayed pings by seconds. 16,384 buckets (128 KiB) keep chains short up to tens of thousands. */
 #define TCP_PCB_HASH_SIZE               16384
+/* SYN cookies (patch 0013, RFC 4987): a SYN that finds a listener's half-open connections at its
+ * backlog gets a cookie instead of being dropped, so 10,000 spoofed SYNs lock nobody out (they
+ * did for 20-30 s, until lwIP's SYN-RECEIVED timeout). Cookie connections have no window
+ * scaling, SACK or timestamps: only while the backlog is full. */
+#define LWIP_TCP_SYNCOOKIES             1
 /* Listen backlog is enforced, so connections beyond it are refused as the kernel does. */
 #define TCP_LISTEN_BACKLOG              1
 #define TCP_DEFAULT_LISTEN_BACKLOG      0xff

@@ -177,8 +177,11 @@ extern "C" err_t tunstack_port_tcp_inpacket(struct tcp_pcb* pcb, struct tcp_hdr*
   if (pcb != nullptr && hdr != nullptr && pcb->state == LISTEN &&
       (TCPH_FLAGS(hdr) & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_SYN) {
     const auto* listener = reinterpret_cast<const struct tcp_pcb_listen*>(pcb);
+    // A backlog of 0 (the acceptor's queue is full) drops the SYN; a full backlog of half-open
+    // connections answers it with a SYN cookie (lwIP patch 0013), which tcp_defense_stats counts.
     if (listener->accepts_pending >= listener->backlog &&
-        (g_hooks.listen_full == nullptr || !g_hooks.listen_full(g_hooks.context, pcb))) {
+        (g_hooks.listen_full == nullptr || !g_hooks.listen_full(g_hooks.context, pcb)) &&
+        listener->backlog == 0) {
       ++g_listen_drops;
     }
   }

@@ -187,6 +187,7 @@ void stack_impl::start() {
   // Counters start at zero for every stack (lwIP's are globals that outlive it).
   std::memset(&lwip_stats, 0, sizeof(lwip_stats));
   tcp_loss_stats = {};
+  tcp_defense_stats = {};
   lwip_init();  // memp_init() points lwip_stats.memp[] at the pools again
   for (stats_mem* pool : lwip_stats.memp) {
     if (pool != nullptr) {
@@ -392,6 +393,11 @@ stack_stats stack_impl::stats() const {
   s.tcp_loss.timeouts = tcp_loss_stats.timeouts;
   s.tcp_loss.probes = tcp_loss_stats.probes;
   s.tcp_loss.retransmitted_segments = tcp_loss_stats.rexmit_segs;
+  s.tcp_defense.ooseq_dropped = tcp_defense_stats.ooseq_dropped;
+  s.tcp_defense.ooseq_compacted = tcp_defense_stats.ooseq_compacted;
+  s.tcp_defense.syncookies_sent = tcp_defense_stats.syncookies_sent;
+  s.tcp_defense.syncookies_accepted = tcp_defense_stats.syncookies_accepted;
+  s.tcp_defense.syncookies_rejected = tcp_defense_stats.syncookies_rejected;
   return s;
 }
 

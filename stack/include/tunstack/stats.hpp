@@ -105,9 +105,9 @@ struct stack_stats {
   protocol_counters ip4, ip4_frag, icmp4, ip6, ip6_frag, icmp6, nd6, udp, tcp;
   memory_stats memory;
   std::uint64_t timer_runs = 0;  ///< times lwIP's due timers were run
-  /// SYNs a listener dropped because its backlog was used up: lwIP's half-open connections
-  /// (at most 255 per listener) or, while an acceptor's queue is full, any (Linux's
-  /// ListenDrops). lwIP itself counts these nowhere.
+  /// SYNs a listener dropped because its accept queue was full (lwIP counts these nowhere).
+  /// A SYN that finds the half-open connections at the backlog gets a SYN cookie instead
+  /// (tcp_defense.syncookies_sent).
   std::uint64_t tcp_listen_drops = 0;
   /// TCP's loss recovery on all connections since the stack started (our lwIP patches 0003,
   /// 0004): what a lossy path costs.
@@ -117,6 +117,14 @@ struct stack_stats {
     std::uint64_t probes = 0;       ///< tail loss probes sent (RFC 8985)
     std::uint64_t retransmitted_segments = 0;
   } tcp_loss;
+  /// What TCP refused or dropped to protect itself from its peers (lwIP patches 0011, 0013).
+  struct tcp_defense_counters {
+    std::uint64_t ooseq_dropped = 0;     ///< out-of-order segments dropped: the queue was full
+    std::uint64_t ooseq_compacted = 0;   ///< small out-of-order segments copied into small buffers
+    std::uint64_t syncookies_sent = 0;   ///< SYNs answered with a SYN cookie (backlog full)
+    std::uint64_t syncookies_accepted = 0;  ///< connections a returned cookie made
+    std::uint64_t syncookies_rejected = 0;  ///< ACKs to a listener with a wrong or stale cookie
+  } tcp_defense;
 };
 
 }  // namespace tunstack
