@@ -196,7 +196,8 @@ int run(const options& o) {
   }
 
   tunstack::stack st{io, {.log = sink, .log_max = level,
-                          .busy_poll = std::chrono::microseconds{o.busy_poll_us}, .trace = trace}};
+                          .busy_poll = std::chrono::microseconds{o.busy_poll_us},
+                          .orphan_timeout = std::chrono::seconds{o.orphan_timeout_s}, .trace = trace}};
   tunstack::interface_config config{.ipv4 = o.addr};
   if (o.addr6) config.ipv6.push_back(*o.addr6);
   config.on_link_failure = [&](std::error_code ec) {

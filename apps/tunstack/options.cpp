@@ -321,6 +321,13 @@ parse_result parse(const std::vector<std::string>& args) {
       ->capture_default_str()
       ->type_name("USEC")
       ->check(CLI::Range(0, 1000000).description("0..1000000"));
+  app.add_option("--orphan-timeout", o.orphan_timeout_s,
+                 "Reset a connection tunstack has closed when the peer acknowledges nothing of its "
+                 "queued data for SECONDS (a peer that keeps its window closed would hold it, and "
+                 "its buffer, forever; slow progress restarts the clock); 0: no limit")
+      ->capture_default_str()
+      ->type_name("SECONDS")
+      ->check(CLI::Range(0, 86400).description("0..86400"));
   // Services.
   bool no_echo = false, no_discard = false, no_http = false;
   std::string www;

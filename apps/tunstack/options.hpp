@@ -30,6 +30,7 @@ struct options {
   std::size_t txqueuelen = 40000;  ///< of a device tunstack creates; 0: the kernel's default
   bool offload = true;             ///< TUN offloads (off with --no-offload, --pcap, impairments)
   unsigned busy_poll_us = 0;       ///< --busy-poll: microseconds of reading before sleeping
+  unsigned orphan_timeout_s = 60;  ///< --orphan-timeout: seconds a closed connection may stall
   int verbosity = 0;
 
   // Services (0: off).

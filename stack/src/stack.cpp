@@ -187,6 +187,7 @@ void stack_impl::start() {
   // Counters start at zero for every stack (lwIP's are globals that outlive it).
   std::memset(&lwip_stats, 0, sizeof(lwip_stats));
   tcp_loss_stats = {};
+  tcp_orphan_timeout_ms = static_cast<u32_t>(std::max<std::int64_t>(0, options_.orphan_timeout.count()));
   tcp_defense_stats = {};
   lwip_init();  // memp_init() points lwip_stats.memp[] at the pools again
   for (stats_mem* pool : lwip_stats.memp) {

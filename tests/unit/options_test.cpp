@@ -64,6 +64,8 @@ TEST_CASE("options: bad values exit with status 2 and name the option") {
       {{"--mtu", "1000"}, "--mtu"},
       {{"--addr6", "none", "--host-addr6", "fd00:3::1/64"}, "--host-addr6"},
       {{"--dev", ""}, "--dev"},
+      {{"--orphan-timeout", "-1"}, "--orphan-timeout"},
+      {{"--orphan-timeout", "2d"}, "--orphan-timeout"},
       {{"--bogus"}, "--bogus"},
   };
   for (const auto& [args, name] : cases) {

@@ -60,6 +60,11 @@ struct stack_options {
   /// kernel's wake-up of a sleeping reader for each packet, and the reader its latency (see
   /// bench/README.md for what it buys). Real time, also with the manual clock. Default: 0 (off).
   std::chrono::microseconds busy_poll{0};
+  /// A connection the application has closed, whose queued data and FIN the peer acknowledges
+  /// nothing of for this long, is reset (lwIP patch 0014): a peer that keeps its window closed
+  /// and answers every probe cannot hold it, and its send buffer, forever. Progress, however
+  /// slow, restarts the clock. 0: no limit. Default: 60 s.
+  std::chrono::milliseconds orphan_timeout{60000};
   /// Receives a TCP trace: every segment in and out, every state transition, every change of
   /// a connection's congestion figures (see trace.hpp). Costs a scan of lwIP's connections per
   /// packet while set. Default: none.
