@@ -297,7 +297,10 @@ int main(int argc, char** argv) {
   // connections) still go back.
   ::mallopt(M_TRIM_THRESHOLD, 8 * 1024 * 1024);
   ::mallopt(M_TOP_PAD, 1024 * 1024);
-  const auto parsed = tunstack::app::parse(std::vector<std::string>(argv + 1, argv + argc));
+  // --help's examples call the program as it was started: by its path, so that they paste as
+  // written from the same directory, or as "tunstack" when a PATH lookup found it.
+  const std::string started_as = argc > 0 && std::strchr(argv[0], '/') != nullptr ? argv[0] : "tunstack";
+  const auto parsed = tunstack::app::parse(std::vector<std::string>(argv + (argc > 0 ? 1 : 0), argv + argc), started_as);
   if (const auto* exit = std::get_if<tunstack::app::exit_request>(&parsed)) {
     (exit->status == 0 ? std::cout : std::cerr) << exit->text;
     return exit->status;
