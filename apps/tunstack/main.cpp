@@ -233,7 +233,10 @@ int run(const options& o, const log_writer& log) {
     sink(tunstack::log_level::info,
          std::string(d.changed_user ? "dropped privileges to user " : "running as user ") + d.user + " (uid " +
              std::to_string(d.uid) + ", gid " + std::to_string(d.gid) + ", " + std::to_string(d.groups) +
-             " supplementary groups), no capabilities left");
+             " supplementary groups), no capabilities left" +
+             (d.bounding_cleared ? ", bounding set empty"
+                                 : "; the bounding set stays as inherited (emptying it needs CAP_SETPCAP), and "
+                                   "no_new_privs keeps any program it runs from gaining what it allows"));
   }
 
   tunstack::trace_sink trace;
