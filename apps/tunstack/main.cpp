@@ -306,7 +306,7 @@ int run(const options& o, const log_writer& log) {
     stats_timer.expires_after(std::chrono::milliseconds(static_cast<long long>(o.stats_interval * 1000)));
     stats_timer.async_wait([&](std::error_code ec) {
       if (ec) return;
-      auto now = model->snapshot();
+      auto now = model->snapshot({.limit = 0});  // counts only: no connection listed
       log(svc::status::summary_line(now, previous));
       previous = std::move(now);
       print_stats();

@@ -383,6 +383,7 @@ stack_stats stack_impl::stats() const {
   }
   s.timer_runs = timer_runs_;
   s.tcp_listen_drops = port::listen_drops() - listen_drops_at_start_;
+  s.tcp_timer_tick = std::chrono::milliseconds(TCP_SLOW_INTERVAL);
   return s;
 }
 

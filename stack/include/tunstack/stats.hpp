@@ -109,6 +109,9 @@ struct stack_stats {
   /// (at most 255 per listener) or, while an acceptor's queue is full, any (Linux's
   /// ListenDrops). lwIP itself counts these nowhere.
   std::uint64_t tcp_listen_drops = 0;
+  /// lwIP's slow TCP timer, in whose ticks it measures round trips: the resolution of every
+  /// connection's srtt, rttvar and rto (an srtt of 0 is a round trip shorter than one tick).
+  std::chrono::milliseconds tcp_timer_tick{0};
 };
 
 }  // namespace tunstack
