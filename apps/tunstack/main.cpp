@@ -24,6 +24,7 @@
 #include <net/if.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <functional>
 
@@ -52,10 +53,11 @@ const char* level_prefix(tunstack::log_level level) {
   }
 }
 
+// printf into a string of whatever length the line needs.
 std::string format(const char* format, auto... args) {
-  char buffer[512];
-  std::snprintf(buffer, sizeof buffer, format, args...);
-  return buffer;
+  std::string out(static_cast<std::size_t>(std::max(std::snprintf(nullptr, 0, format, args...), 0)), '\0');
+  std::snprintf(out.data(), out.size() + 1, format, args...);
+  return out;
 }
 
 // --trace-json FILE, which SIGHUP reopens by its path once log rotation has moved it away.
@@ -191,7 +193,7 @@ int run(const options& o, const log_writer& log) {
   sink(tunstack::log_level::info,
        (tun.created() ? "created TUN device " : "attached to persistent TUN device ") + tun.name() +
            " (MTU " + std::to_string(tun.mtu()) + "), offloads: " +
-           (offload_off != nullptr ? std::string{"off ("} + offload_off + " works on single packets)"
+           (offload_off != nullptr ? std::string{"off ("} + offload_off + (o.pcap ? " works" : " work") + " on single packets)"
                                    : tun.offload_status()));
   if (o.host_addr || o.host_addr6) {
     tunstack::netif::kernel_side_config k{.ipv4 = o.host_addr, .ipv6 = o.host_addr6, .up = true};
