@@ -269,10 +269,11 @@ std::string states_text(const json& by_state) {
     if (!by_state.contains(state)) continue;
     out += (out.empty() ? "" : ", ") + by_state[state].dump() + " " + state;
   }
-  for (const auto& [state, count] : by_state.items()) {  // any name lwIP may add
+  for (const auto& item : by_state.items()) {  // any name lwIP may add
+    const std::string& state = item.key();  // a named variable: lambdas cannot capture bindings in clang 14
     if (std::find_if(std::begin(state_order), std::end(state_order), [&](const char* s) { return state == s; }) ==
         std::end(state_order)) {
-      out += (out.empty() ? "" : ", ") + count.dump() + " " + state;
+      out += (out.empty() ? "" : ", ") + item.value().dump() + " " + state;
     }
   }
   return out.empty() ? "none" : out;
