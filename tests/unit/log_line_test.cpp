@@ -8,15 +8,26 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cstdlib>
 #include <ctime>
-#include <regex>
 #include <string>
 
 using tunstack::app::log_writer;
 using tunstack::app::timestamp;
 
 namespace {
+
+// Whether @p text starts with "YYYY-MM-DD HH:MM:SS.mmm " (digits where the letters are). No
+// std::regex: GCC 12 warns about its internals under the asan preset's -O1.
+bool starts_with_timestamp(const std::string& text) {
+  const std::string shape = "dddd-dd-dd dd:dd:dd.ddd ";
+  if (text.size() < shape.size()) return false;
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    if (shape[i] == 'd' ? !std::isdigit(static_cast<unsigned char>(text[i])) : text[i] != shape[i]) return false;
+  }
+  return true;
+}
 
 // Sets an environment variable for one scope and restores what was there.
 class scoped_env {
@@ -59,7 +70,9 @@ TEST_CASE("log lines: tunstack: TEXT, after the date and time unless they are tu
   REQUIRE(stamped.timestamps());
   const std::string line = stamped.format("stopped (SIGINT)");
   CAPTURE(line);
-  CHECK(std::regex_match(line, std::regex(R"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} tunstack: stopped \(SIGINT\))")));
+  CHECK(starts_with_timestamp(line));
+  CHECK(line.substr(24) == "tunstack: stopped (SIGINT)");
+  CHECK_FALSE(starts_with_timestamp("2024-05-01 12:43:22 tunstack: x"));  // no milliseconds
 }
 
 TEST_CASE("log lines: no timestamps when stderr is the systemd journal, which stamps each line itself") {
