@@ -110,7 +110,7 @@ ip netns exec "$NS" "$BINARY" --addr6 none --no-echo --no-discard --www "$WORK/w
   --delay "$DELAY" --loss "$LOSS" --seed "$SEED" >"$WORK/tunstack.out" 2>"$WORK/tunstack.err" &
 TS_PID=$!
 deadline=$(($(date +%s) + 10))
-until grep -q answering "$WORK/tunstack.out" 2>/dev/null; do
+until grep -q answering "$WORK/tunstack.err" 2>/dev/null; do  # the ready line is on stderr
   kill -0 "$TS_PID" 2>/dev/null || { wait "$TS_PID"; fail "tunstack exited with status $? before it was ready"; }
   [ "$(date +%s)" -lt "$deadline" ] || fail "tunstack did not start within 10 s"
   sleep 0.05

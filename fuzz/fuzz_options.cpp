@@ -58,6 +58,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (o->mtu < 68 || o->mtu > 65535) fail("accepted an MTU outside 68..65535");
     if (o->dev.empty() || o->dev.size() > 15) fail("accepted an interface name that is not 1..15 characters");
     if (o->addr6 && o->mtu < 1280) fail("accepted IPv6 with an MTU below 1280");
+    if (o->verbosity > 2) fail("accepted more than -vv");
   } else {
     const auto& e = std::get<tunstack::app::exit_request>(result);
     if (e.status != 0 && e.status != 2) fail("exit status other than 0 or 2");

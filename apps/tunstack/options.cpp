@@ -24,6 +24,119 @@ namespace {
 
 constexpr int exit_usage = 2;
 
+// A validator that adds nothing to --help: CLI11 appends each validator's description to the
+// option's argument name ("PORT:INT in [1 - 65535]"), while our help text says the range in
+// words. Its error messages (which name the option) stay.
+CLI::Validator quiet(CLI::Validator v) {
+  v.description("");
+  return v;
+}
+
+// Appends @p text to @p out as words wrapped at help_width columns, continuation lines indented
+// by @p indent; @p column is where the text starts on the current line. A '\n' in @p text
+// starts a new line.
+void wrap_into(std::string& out, std::string_view text, std::size_t column, std::size_t indent) {
+  bool first_word = true;
+  while (!text.empty()) {
+    if (text.front() == '\n') {
+      out += '\n' + std::string(indent, ' ');
+      column = indent;
+      first_word = true;
+      text.remove_prefix(1);
+      continue;
+    }
+    if (text.front() == ' ') {
+      text.remove_prefix(1);
+      continue;
+    }
+    const std::size_t end = text.find_first_of(" \n");
+    const std::string_view word = text.substr(0, end);
+    text = end == std::string_view::npos ? std::string_view{} : text.substr(end);
+    if (!first_word && column + 1 + word.size() > help_width) {
+      out += '\n' + std::string(indent, ' ');
+      column = indent;
+      first_word = true;
+    }
+    if (!first_word) {
+      out += ' ';
+      ++column;
+    }
+    out += word;
+    column += word.size();
+    first_word = false;
+  }
+}
+
+// --help the way a terminal shows it: lines of at most help_width columns, each option's
+// argument named once, its default at the end of its description (CLI11's own layout runs
+// each description into one line of up to 300 columns, with its type noise).
+class help_formatter : public CLI::Formatter {
+ public:
+  static constexpr std::size_t description_column = 26;
+
+  std::string make_option(const CLI::Option* opt, bool positional) const override {
+    std::string name = "  " + make_option_name(opt, positional);
+    for (std::size_t at = name.find(','); at != std::string::npos; at = name.find(',', at + 2)) name.insert(at + 1, " ");
+    if (opt->get_type_size() != 0 && !opt->get_type_name().empty()) name += " " + opt->get_type_name();
+    std::string description = opt->get_description();
+    if (!opt->get_default_str().empty()) description += " (default: " + opt->get_default_str() + ")";
+    std::string out = name;
+    if (name.size() + 2 > description_column) {
+      out += '\n' + std::string(description_column, ' ');
+    } else {
+      out += std::string(description_column - name.size(), ' ');
+    }
+    wrap_into(out, description, description_column, description_column);
+    return out + '\n';
+  }
+
+  std::string make_description(const CLI::App* app) const override {
+    std::string out;
+    wrap_into(out, app->get_description(), 0, 0);
+    return out + "\n\n";
+  }
+};
+
+// The --help footer: examples that paste as written (@p program is how the user started
+// tunstack), what to do without root, exit statuses and signals.
+std::string help_footer(const std::string& program) {
+  const std::string& p = program;
+  // setcap needs the file: the path as given, or the one a PATH lookup finds.
+  const std::string file = p.find('/') != std::string::npos ? p : "\"$(command -v " + p + ")\"";
+  return "Examples (as root, leave out sudo):\n"
+         "  sudo " + p + "\n"
+         "      create tun0: the kernel side gets 10.0.3.1/24 and fd00:3::1/64, the stack\n"
+         "      answers 10.0.3.50 and fd00:3::50. Then, from another terminal:\n"
+         "  ping 10.0.3.50; ping -6 fd00:3::50; echo hi | nc -N 10.0.3.50 7\n"
+         "  curl http://10.0.3.50/          the status page (and /stats.json, /metrics)\n"
+         "  sudo " + p + " --www ./site --stats-interval 5\n"
+         "      serve the files below ./site, print the counters to stderr every 5 s\n"
+         "  sudo " + p + " --pcap /tmp/tun0.pcap\n"
+         "      capture every packet; meanwhile: tcpdump -r /tmp/tun0.pcap -nn\n"
+         "  sudo " + p + " --dev tun1 --addr 10.9.0.2/24 --host-addr 10.9.0.1/24 \\\n"
+         "      --addr6 none\n"
+         "      a second instance beside the one on tun0: a subnet of its own, no IPv6\n"
+         "  sudo " + p + " --loss 2 --delay 20:5 --seed 7\n"
+         "      lose 2% of the packets and delay them 20 +/- 5 ms, each in both\n"
+         "      directions: a round trip gains 40 ms (netem on tun0 alone would delay\n"
+         "      only what the kernel sends into tun0, like --delay in:20:5)\n"
+         "  sudo " + p + " --loss in:5 --rate out:1M\n"
+         "      lose 5% of the packets towards the stack, send at most 1 Mbit/s\n"
+         "\n"
+         "Creating a device needs CAP_NET_ADMIN. Without root, either let root make a\n"
+         "persistent device for you once, which you then attach to without privileges:\n"
+         "  sudo ip tuntap add dev tun7 mode tun user $USER\n"
+         "  sudo ip addr add 10.0.3.1/24 dev tun7 && sudo ip link set tun7 up\n"
+         "  " + p + " --dev tun7 --host-addr none --host-addr6 none\n"
+         "or give the binary the capability (lost when it is rebuilt); --user drops it\n"
+         "again as soon as the device is set up:\n"
+         "  sudo setcap cap_net_admin+ep " + file + "\n"
+         "  " + p + " --user $USER\n"
+         "\n"
+         "Exit status: 0 stopped by SIGINT or SIGTERM, 1 runtime error, 2 bad options.\n"
+         "SIGHUP reopens the --pcap and --trace-json files (for log rotation).";
+}
+
 // CLI11 validators name the option in their error ("--addr: ...").
 CLI::Validator ipv4_network(bool allow_none) {
   return CLI::Validator(
@@ -262,7 +375,7 @@ std::optional<asio::ip::network_v6> parse_ipv6_network(const std::string& text) 
   return n;
 }
 
-parse_result parse(const std::vector<std::string>& args) {
+parse_result parse(const std::vector<std::string>& args, const std::string& program) {
   options o;
   std::string addr = "10.0.3.50/24", host_addr = "10.0.3.1/24";
   std::string addr6 = "fd00:3::50/64", host_addr6 = "fd00:3::1/64";
@@ -272,7 +385,8 @@ parse_result parse(const std::vector<std::string>& args) {
       "device, gives the kernel's side an address, and answers IP on the other side itself: "
       "ping gets replies from --addr (and ping -6 from --addr6).",
       "tunstack"};
-  app.set_version_flag("--version", tunstack::version_banner());
+  app.formatter(std::make_shared<help_formatter>());
+  app.set_version_flag("-V,--version", tunstack::version_banner(), "Print the versions of tunstack, lwIP and Asio, and exit");
   app.add_option("--dev", o.dev,
                  "TUN device to create, or persistent device to attach to (tun%d: the kernel "
                  "picks a free number)")
@@ -299,52 +413,54 @@ parse_result parse(const std::vector<std::string>& args) {
       ->capture_default_str()
       ->type_name("X:X::X/P|none")
       ->check(ipv6_network());
-  app.add_option("--mtu", o.mtu, "MTU of the device and the stack, in bytes (IPv6 needs 1280)")
+  app.add_option("--mtu", o.mtu, "MTU of the device and the stack, 68..65535 bytes (IPv6 needs 1280)")
       ->capture_default_str()
       ->type_name("BYTES")
-      ->check(CLI::Range(68, 65535).description("68..65535"));
+      ->check(quiet(CLI::Range(68, 65535)));
   app.add_option("--txqueuelen", o.txqueuelen,
-                 "Length in packets of the kernel's queue into a device tunstack creates (0: the "
-                 "kernel's default, 500); a full queue drops packets, e.g. SYNs of a connection burst")
+                 "Length in packets (0..1000000) of the kernel's queue into a device tunstack "
+                 "creates (0: the kernel's default, 500); a full queue drops packets, e.g. SYNs of "
+                 "a connection burst")
       ->capture_default_str()
       ->type_name("PACKETS")
-      ->check(CLI::Range(0, 1000000).description("0..1000000"));
+      ->check(quiet(CLI::Range(0, 1000000)));
   bool no_offload = false;
   app.add_flag("--no-offload", no_offload,
                "Do not let the kernel coalesce and cut TCP segments and finish checksums (TUN "
                "offloads, on by default: far fewer reads and writes per byte). Always off with "
                "--pcap and impairments, which work on packets as the wire carries them");
   app.add_option("--busy-poll", o.busy_poll_us,
-                 "Keep reading the device for USEC microseconds after it runs dry before sleeping: "
-                 "one CPU spins during traffic, senders no longer pay for waking tunstack (see "
-                 "bench/README.md); 0: off")
+                 "Keep reading the device for USEC microseconds (0..1000000) after it runs dry "
+                 "before sleeping: one CPU spins during traffic, senders no longer pay for waking "
+                 "tunstack (see bench/README.md); 0: off")
       ->capture_default_str()
       ->type_name("USEC")
-      ->check(CLI::Range(0, 1000000).description("0..1000000"));
+      ->check(quiet(CLI::Range(0, 1000000)));
   app.add_option("--orphan-timeout", o.orphan_timeout_s,
-                 "Reset a connection tunstack has closed when the peer acknowledges nothing of its "
-                 "queued data for SECONDS (a peer that keeps its window closed would hold it, and "
-                 "its buffer, forever; slow progress restarts the clock); 0: no limit")
+                 "Reset a connection tunstack has closed when the peer acknowledges nothing of "
+                 "its queued data for SECONDS (0..86400): a peer that keeps its window closed "
+                 "would hold it, and its buffer, forever; slow progress restarts the clock. "
+                 "0: no limit")
       ->capture_default_str()
       ->type_name("SECONDS")
-      ->check(CLI::Range(0, 86400).description("0..86400"));
+      ->check(quiet(CLI::Range(0, 86400)));
   // Services.
   bool no_echo = false, no_discard = false, no_http = false;
   std::string www;
   const std::string services = "Services";
-  app.add_option("--echo", o.echo_port, "Port of the echo service (RFC 862), TCP and UDP")
-      ->capture_default_str()->type_name("PORT")->check(CLI::Range(1, 65535))->group(services);
-  app.add_option("--discard", o.discard_port, "Port of the discard service (RFC 863), TCP and UDP")
-      ->capture_default_str()->type_name("PORT")->check(CLI::Range(1, 65535))->group(services);
-  app.add_option("--http", o.http_port, "Port of the HTTP server: status page at /, /stats.json, /metrics")
-      ->capture_default_str()->type_name("PORT")->check(CLI::Range(1, 65535))->group(services);
+  app.add_option("--echo", o.echo_port, "Port (1..65535) of the echo service (RFC 862), TCP and UDP")
+      ->capture_default_str()->type_name("PORT")->check(quiet(CLI::Range(1, 65535)))->group(services);
+  app.add_option("--discard", o.discard_port, "Port (1..65535) of the discard service (RFC 863), TCP and UDP")
+      ->capture_default_str()->type_name("PORT")->check(quiet(CLI::Range(1, 65535)))->group(services);
+  app.add_option("--http", o.http_port, "Port (1..65535) of the HTTP server: status page at /, /stats.json, /metrics")
+      ->capture_default_str()->type_name("PORT")->check(quiet(CLI::Range(1, 65535)))->group(services);
   app.add_flag("--no-echo", no_echo, "Do not run the echo service")->group(services);
   app.add_flag("--no-discard", no_discard, "Do not run the discard service")->group(services);
   app.add_flag("--no-http", no_http, "Do not run the HTTP server")->group(services);
   app.add_option("--www", www, "Serve the files below DIR over HTTP (besides /, /stats.json and /metrics)")
-      ->type_name("DIR")->check(CLI::ExistingDirectory)->group(services);
-  app.add_option("--stats-interval", o.stats_interval, "Print a one-line summary of the counters to stderr every SECONDS")
-      ->type_name("SECONDS")->check(CLI::Range(0.1, 86400.0))->group(services);
+      ->type_name("DIR")->check(quiet(CLI::ExistingDirectory))->group(services);
+  app.add_option("--stats-interval", o.stats_interval, "Print a one-line summary of the counters and their rates to stderr every SECONDS (0.1..86400)")
+      ->type_name("SECONDS")->check(quiet(CLI::Range(0.1, 86400.0)))->group(services);
   const std::string observing = "Observing";
   std::string pcap;
   app.add_option("--pcap", pcap,
@@ -354,11 +470,11 @@ parse_result parse(const std::vector<std::string>& args) {
       ->type_name("FILE")->check(new_file())->group(observing);
   std::string trace;
   app.add_option("--trace", trace,
-                 "Print one line per TCP event on stdout: 'tcp' shows every segment in and out "
+                 "Print one line per TCP event on stdout (the only kind: tcp): every segment in and out "
                  "(flags, relative seq/ack, window, length, options), every connection's state "
                  "transitions (RFC 9293 names) and its cwnd, ssthresh, srtt/rttvar and rto when they "
                  "change. Try: --trace tcp | grep ' state '")
-      ->type_name("tcp")->check(CLI::IsMember({"tcp"}))->group(observing);
+      ->type_name("tcp")->check(quiet(CLI::IsMember({"tcp"})))->group(observing);
   app.add_option("--trace-json", o.trace_json,
                  "Write the same TCP events as JSON lines to FILE (for jq and other tools)")
       ->type_name("FILE")->check(new_file())->group(observing);
@@ -370,21 +486,21 @@ parse_result parse(const std::vector<std::string>& args) {
                  "tunstack already runs as; then only the capabilities are dropped")
       ->type_name("NAME")->check(existing_user())->group("Privilege");
   const std::string limits = "HTTP limits";
-  app.add_option("--http-max-request-line", o.http_max_request_line, "Longest request line (longer: 414)")
-      ->capture_default_str()->type_name("BYTES")->check(CLI::Range(64, 1 << 20))->group(limits);
-  app.add_option("--http-max-header-bytes", o.http_max_header_bytes, "Largest request head (larger: 431)")
-      ->capture_default_str()->type_name("BYTES")->check(CLI::Range(256, 1 << 22))->group(limits);
-  app.add_option("--http-max-headers", o.http_max_headers, "Most header fields in a request (more: 431)")
-      ->capture_default_str()->type_name("COUNT")->check(CLI::Range(1, 10000))->group(limits);
-  app.add_option("--http-max-body", o.http_max_body, "Largest request body (larger: 413)")
-      ->capture_default_str()->type_name("BYTES")->check(CLI::Range(0, 1 << 30))->group(limits);
-  app.add_option("--http-idle-timeout", o.http_idle_timeout, "Longest wait for the next request on a connection")
-      ->capture_default_str()->type_name("SECONDS")->check(CLI::Range(0.1, 86400.0))->group(limits);
+  app.add_option("--http-max-request-line", o.http_max_request_line, "Longest request line, 64..1048576 (longer: 414)")
+      ->capture_default_str()->type_name("BYTES")->check(quiet(CLI::Range(64, 1 << 20)))->group(limits);
+  app.add_option("--http-max-header-bytes", o.http_max_header_bytes, "Largest request head, 256..4194304 (larger: 431)")
+      ->capture_default_str()->type_name("BYTES")->check(quiet(CLI::Range(256, 1 << 22)))->group(limits);
+  app.add_option("--http-max-headers", o.http_max_headers, "Most header fields in a request, 1..10000 (more: 431)")
+      ->capture_default_str()->type_name("COUNT")->check(quiet(CLI::Range(1, 10000)))->group(limits);
+  app.add_option("--http-max-body", o.http_max_body, "Largest request body, 0..1073741824 (larger: 413)")
+      ->capture_default_str()->type_name("BYTES")->check(quiet(CLI::Range(0, 1 << 30)))->group(limits);
+  app.add_option("--http-idle-timeout", o.http_idle_timeout, "Longest wait for the next request on a connection, 0.1..86400")
+      ->capture_default_str()->type_name("SECONDS")->check(quiet(CLI::Range(0.1, 86400.0)))->group(limits);
   app.add_option("--http-header-timeout", o.http_header_timeout,
-                 "Longest time from a request's first byte to its last (slow clients: 408)")
-      ->capture_default_str()->type_name("SECONDS")->check(CLI::Range(0.1, 86400.0))->group(limits);
-  app.add_option("--http-max-connections", o.http_max_connections, "Connections served at once (more: 503)")
-      ->capture_default_str()->type_name("COUNT")->check(CLI::Range(1, 1000000))->group(limits);
+                 "Longest time from a request's first byte to its last, 0.1..86400 (slow clients: 408)")
+      ->capture_default_str()->type_name("SECONDS")->check(quiet(CLI::Range(0.1, 86400.0)))->group(limits);
+  app.add_option("--http-max-connections", o.http_max_connections, "Connections served at once, 1..1000000 (more: 503)")
+      ->capture_default_str()->type_name("COUNT")->check(quiet(CLI::Range(1, 1000000)))->group(limits);
 
   // Impairment.
   const std::string impair = "Impairment (like netem, inside tunstack; DIR is in: or out:, none: both)";
@@ -398,9 +514,10 @@ parse_result parse(const std::vector<std::string>& args) {
              "to the stack, out: packets the stack sends; without DIR both directions. Repeat the "
              "option for different directions: --loss in:5 --loss out:1");
   repeatable("--delay", delay, "[DIR]MS[:JITTER]",
-             "Delay every packet by MS milliseconds, varied uniformly by +/- JITTER ms (never "
-             "below 0; jitter may reorder packets, as netem's does): --delay 20:5 is netem's "
-             "'delay 20ms 5ms'");
+             "Delay every packet by MS milliseconds (0..60000), varied uniformly by +/- JITTER "
+             "ms (never below 0; jitter may reorder packets, as netem's does). Without DIR "
+             "both directions are delayed, so --delay 20:5 adds 40 ms +/- 10 ms to a round "
+             "trip; netem's 'delay 20ms 5ms' on tun0 is --delay in:20:5");
   repeatable("--reorder", reorder, "[DIR]PERCENT",
              "Hold PERCENT % of packets back and send them after the packet that follows them "
              "(or after 10 ms if none follows); needs no --delay, unlike netem");
@@ -417,26 +534,16 @@ parse_result parse(const std::vector<std::string>& args) {
 
   app.add_flag("-v,--verbose", o.verbosity,
                "More output on stderr: -v device and address events, -vv every packet in and out");
-  app.footer(
-      "Examples:\n"
-      "  sudo tunstack                  create tun0: kernel side 10.0.3.1/24 and fd00:3::1/64,\n"
-      "                                 the stack answers 10.0.3.50 and fd00:3::50\n"
-      "  ping 10.0.3.50; ping -6 fd00:3::50     (in another terminal) replies come from tunstack\n"
-      "  echo hi | nc -N 10.0.3.50 7     echo;  curl http://10.0.3.50/   the status page\n"
-      "  sudo tunstack --www ./site --stats-interval 5   serve files, print counters every 5 s\n"
-      "  sudo tunstack --pcap /tmp/tun0.pcap   capture; meanwhile: tcpdump -r /tmp/tun0.pcap -nn\n"
-      "  sudo tunstack --dev tun1 --addr 10.9.0.2/24 --host-addr 10.9.0.1/24 --addr6 none\n"
-      "  sudo ip tuntap add dev tun7 mode tun user $USER    a persistent device for your user;\n"
-      "  sudo ip addr add 10.0.3.1/24 dev tun7 && sudo ip link set tun7 up\n"
-      "  tunstack --dev tun7 --host-addr none --host-addr6 none   then no root is needed\n"
-      "  sudo tunstack --loss 2 --delay 20:5 --seed 7   a lossy, slow link (both directions),\n"
-      "                                 like tc qdisc add dev tun0 root netem loss 2% delay 20ms 5ms\n"
-      "  sudo tunstack --loss in:5 --rate out:1M   lose 5% towards the stack, send at 1 Mbit/s\n"
-      "\n"
-      "Creating a device needs CAP_NET_ADMIN: run as root, or once: sudo setcap cap_net_admin+ep "
-      "$(command -v tunstack)\n"
-      "  (then run it as yourself with --user $USER to drop the capability once the device is set up)\n"
-      "Exit status: 0 stopped by SIGINT/SIGTERM, 1 runtime error, 2 bad options.");
+  bool no_timestamps = false;
+  app.add_flag("--no-timestamps", no_timestamps,
+               "Write log lines to stderr without their leading date and time (left out anyway "
+               "when stderr is the systemd journal, which stamps each line itself)");
+  app.footer(help_footer(program));
+
+  // A bad option: status 2, the problem (naming the option), and how to see the options.
+  const auto bad = [&program](const std::string& problem) {
+    return exit_request{exit_usage, "tunstack: " + problem + "\nRun '" + program + " --help' for the options.\n"};
+  };
 
   std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 takes them reversed
   try {
@@ -444,10 +551,19 @@ parse_result parse(const std::vector<std::string>& args) {
   } catch (const CLI::ParseError& e) {
     std::ostringstream out, err;
     const int status = app.exit(e, out, err);
-    if (status == 0) return exit_request{0, out.str()};
-    return exit_request{exit_usage, "tunstack: " + std::string(e.what()) + "\nRun 'tunstack --help' for the options.\n"};
+    if (status == 0) {
+      // One blank line between the groups of options (CLI11 puts two).
+      std::string text = out.str();
+      for (auto at = text.find("\n\n\n"); at != std::string::npos; at = text.find("\n\n\n", at)) text.erase(at, 1);
+      return exit_request{0, text};
+    }
+    return bad(e.what());
   }
 
+  if (o.verbosity > 2) {
+    return bad("-v: at most -vv (-v: device and address events, -vv: every packet as well); there is nothing more to show");
+  }
+  o.timestamps = !no_timestamps;
   o.trace_tcp = trace == "tcp";
   const std::vector<std::tuple<std::string, const std::vector<std::string>*, std::string,
                                std::function<bool(std::string_view, impairment&)>>>
@@ -461,15 +577,14 @@ parse_result parse(const std::vector<std::string>& args) {
       };
   for (const auto& [option, values, expected, set] : impairments) {
     if (std::string problem = apply_impairment(o.impairment, option, *values, expected, set); !problem.empty()) {
-      return exit_request{exit_usage, "tunstack: " + problem + "\nRun 'tunstack --help' for the options.\n"};
+      return bad(problem);
     }
   }
   if (!seed.empty()) {
     std::uint64_t n = 0;
     const auto [end, ec] = std::from_chars(seed.data(), seed.data() + seed.size(), n);
     if (ec != std::errc{} || end != seed.data() + seed.size()) {
-      return exit_request{exit_usage, "tunstack: --seed '" + seed + "': expected a number 0.." +
-                                          std::to_string(UINT64_MAX) + ", e.g. --seed 7\nRun 'tunstack --help' for the options.\n"};
+      return bad("--seed '" + seed + "': expected a number 0.." + std::to_string(UINT64_MAX) + ", e.g. --seed 7");
     }
     o.seed = n;
   }
@@ -482,7 +597,7 @@ parse_result parse(const std::vector<std::string>& args) {
   if (!pcap.empty()) o.pcap = pcap;
   if (!user.empty()) o.user = user;
   if (o.www && no_http) {
-    return exit_request{exit_usage, "tunstack: --www needs the HTTP server; drop --no-http\nRun 'tunstack --help' for the options.\n"};
+    return bad("--www needs the HTTP server; drop --no-http");
   }
   o.addr = *parse_ipv4_network(addr);
   o.host_addr = host_addr == "none" ? std::nullopt : parse_ipv4_network(host_addr);
@@ -492,7 +607,7 @@ parse_result parse(const std::vector<std::string>& args) {
   // (which cross_check then refuses: it would be an address nobody answers behind).
   if (!o.addr6 && host_addr6_option->count() == 0) o.host_addr6.reset();
   if (const std::string problem = cross_check(o, addr, host_addr, addr6, host_addr6); !problem.empty()) {
-    return exit_request{exit_usage, "tunstack: " + problem + "\nRun 'tunstack --help' for the options.\n"};
+    return bad(problem);
   }
   return o;
 }

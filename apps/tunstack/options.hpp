@@ -31,7 +31,8 @@ struct options {
   bool offload = true;             ///< TUN offloads (off with --no-offload, --pcap, impairments)
   unsigned busy_poll_us = 0;       ///< --busy-poll: microseconds of reading before sleeping
   unsigned orphan_timeout_s = 60;  ///< --orphan-timeout: seconds a closed connection may stall
-  int verbosity = 0;
+  int verbosity = 0;               ///< 0..2 (-v, -vv)
+  bool timestamps = true;          ///< date and time at the start of each log line on stderr
 
   // Services (0: off).
   std::uint16_t echo_port = 7;
@@ -76,7 +77,13 @@ struct exit_request {
 using parse_result = std::variant<options, exit_request>;
 
 /// Parses the command line. Never throws for bad input; never touches a device.
-parse_result parse(const std::vector<std::string>& args);
+/// @p program is how --help's examples call the program: the path it was started by when that
+/// has a '/' (e.g. build/release/apps/tunstack, so that the examples paste as written), or
+/// "tunstack" when it was found on PATH.
+parse_result parse(const std::vector<std::string>& args, const std::string& program = "tunstack");
+
+/// The longest line --help prints with program "tunstack" (its options and wrapped text).
+inline constexpr std::size_t help_width = 80;
 
 /// Parses "A.B.C.D/P" (IPv4 with a prefix length); nullopt for anything else.
 std::optional<asio::ip::network_v4> parse_ipv4_network(const std::string& text);

@@ -15,6 +15,7 @@
 #include <charconv>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -28,6 +29,13 @@ std::runtime_error failure(const std::string& user, const std::string& what) {
 }
 
 std::string errno_text(int e) { return std::strerror(e); }
+
+// The program's own file, for advice that pastes as written (tunstack may not be on PATH).
+std::string self_path() {
+  std::error_code ec;
+  const auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string{"tunstack"} : p.string();
+}
 
 capability_sets current_capabilities(const std::string& user) {
   std::ifstream f("/proc/self/status");
@@ -82,11 +90,12 @@ std::optional<capability_sets> parse_capability_sets(std::string_view proc_statu
     while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
     std::uint64_t* target = nullptr;
     bool* seen = nullptr;
-    bool ambient_seen = false;
+    bool optional_seen = false;  // CapAmb and CapBnd may be missing
     if (key == "CapEff") target = &sets.effective, seen = &eff;
     else if (key == "CapPrm") target = &sets.permitted, seen = &prm;
     else if (key == "CapInh") target = &sets.inheritable, seen = &inh;
-    else if (key == "CapAmb") target = &sets.ambient, seen = &ambient_seen;
+    else if (key == "CapAmb") target = &sets.ambient, seen = &optional_seen;
+    else if (key == "CapBnd") target = &sets.bounding, seen = &optional_seen;
     else continue;
     const auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), *target, 16);
     if (ec != std::errc{} || ptr == value.data()) return std::nullopt;
@@ -109,6 +118,18 @@ dropped_privileges drop_privileges(const std::string& user) {
   const bool same_user = ruid == target.uid && euid == target.uid && suid == target.uid &&
                          rgid == target.gid && egid == target.gid && sgid == target.gid;
 
+  // The bounding set first: emptying it needs CAP_SETPCAP, which leaving uid 0 takes away.
+  // Capabilities beyond the kernel's last one answer EINVAL, which ends the loop.
+  if (has(before.effective, CAP_SETPCAP)) {
+    for (int cap = 0; cap < 64; ++cap) {
+      if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0) continue;
+      if (errno == EINVAL) break;
+      throw failure(user, "cannot empty the capability bounding set (capability " + std::to_string(cap) +
+                              "): " + errno_text(errno));
+    }
+    result.bounding_cleared = true;
+  }
+
   if (!same_user) {
     std::string missing;
     if (!has(before.effective, CAP_SETGID)) missing = "CAP_SETGID";
@@ -116,7 +137,7 @@ dropped_privileges drop_privileges(const std::string& user) {
     if (!missing.empty()) {
       throw failure(user, "switching from uid " + std::to_string(euid) + " to " + target.name + " (uid " +
                               std::to_string(target.uid) + ") needs CAP_SETUID and CAP_SETGID, and tunstack lacks " +
-                              missing + ". Run it as root (sudo tunstack --user " + target.name +
+                              missing + ". Run it as root (sudo " + self_path() + " --user " + target.name +
                               "), or start it as " + target.name + " itself (with the binary given "
                               "cap_net_admin+ep by setcap), or leave --user out");
     }
@@ -158,6 +179,10 @@ dropped_privileges drop_privileges(const std::string& user) {
     throw failure(user, "could still take group 0 after dropping privileges; refusing to run");
   }
   const capability_sets after = current_capabilities(user);
+  if (result.bounding_cleared && after.bounding != 0) {
+    throw failure(user, "the capability bounding set is not empty after emptying it (CapBnd " + hex(after.bounding) +
+                            "); refusing to run");
+  }
   if (!after.empty()) {
     throw failure(user, "capabilities remain after dropping them (CapEff " + hex(after.effective) + ", CapPrm " +
                             hex(after.permitted) + ", CapInh " + hex(after.inheritable) + ", CapAmb " +

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <ctime>
 #include <stdio_ext.h>  // __fpurge
+#include <sys/stat.h>   // stat, fstat: reopen()
 #include <unistd.h>     // ftruncate, fileno
 
 namespace tunstack::netif {
@@ -78,22 +79,39 @@ std::chrono::nanoseconds realtime_now() noexcept {
 
 }  // namespace
 
-capture_link::capture_link(link& inner, capture_options options)
-    : inner_(inner), options_(std::move(options)), file_(std::make_unique<file>()), gather_(snap_length) {
-  if (!options_.clock) options_.clock = realtime_now;
-  file_->pcap = pcap_open_dead_with_tstamp_precision(DLT_RAW, static_cast<int>(snap_length),
-                                                     PCAP_TSTAMP_PRECISION_NANO);
-  if (file_->pcap == nullptr) throw_open_error(options_.path, ENOMEM, nullptr);
+std::unique_ptr<capture_link::file> capture_link::open_file(const std::filesystem::path& path) {
+  auto f = std::make_unique<file>();
+  f->pcap = pcap_open_dead_with_tstamp_precision(DLT_RAW, static_cast<int>(snap_length),
+                                                 PCAP_TSTAMP_PRECISION_NANO);
+  if (f->pcap == nullptr) throw_open_error(path, ENOMEM, nullptr);
   // pcap_dump_open takes "-" for standard output; the path means a file of that name.
-  const std::filesystem::path target = options_.path == "-" ? std::filesystem::path("./-") : options_.path;
+  const std::filesystem::path target = path == "-" ? std::filesystem::path("./-") : path;
   errno = 0;
-  file_->dumper = pcap_dump_open(file_->pcap, target.c_str());
-  if (file_->dumper == nullptr) throw_open_error(options_.path, errno != 0 ? errno : EIO, pcap_geterr(file_->pcap));
+  f->dumper = pcap_dump_open(f->pcap, target.c_str());
+  if (f->dumper == nullptr) throw_open_error(path, errno != 0 ? errno : EIO, pcap_geterr(f->pcap));
   // The header goes out now: an empty capture is already a readable file, and a file system
   // that cannot take even that is an error at start rather than a surprise later.
   errno = 0;
-  if (pcap_dump_flush(file_->dumper) != 0) throw_open_error(options_.path, errno != 0 ? errno : EIO, nullptr);
-  file_->good_end = pcap_dump_ftell64(file_->dumper);
+  if (pcap_dump_flush(f->dumper) != 0) throw_open_error(path, errno != 0 ? errno : EIO, nullptr);
+  f->good_end = pcap_dump_ftell64(f->dumper);
+  return f;
+}
+
+capture_link::capture_link(link& inner, capture_options options)
+    : inner_(inner), options_(std::move(options)), file_(open_file(options_.path)), gather_(snap_length) {
+  if (!options_.clock) options_.clock = realtime_now;
+}
+
+capture_link::reopen_result capture_link::reopen() {
+  struct stat named {}, open {};
+  const std::filesystem::path target = options_.path == "-" ? std::filesystem::path("./-") : options_.path;
+  if (::stat(target.c_str(), &named) == 0 && ::fstat(fileno(pcap_dump_file(file_->dumper)), &open) == 0 &&
+      named.st_dev == open.st_dev && named.st_ino == open.st_ino) {
+    return reopen_result::same_file;
+  }
+  file_ = open_file(options_.path);  // the old file is closed (flushed) only once this worked
+  error_reported_ = false;              // a new file: report its first failure too
+  return reopen_result::new_file;
 }
 
 capture_link::~capture_link() = default;

@@ -78,6 +78,7 @@ kernel_link parse_link(const nlmsghdr* nlh) {
       mnl_attr_parse_nested(data, collect_attribute, &tun);
       if (const auto* t = tun.at[IFLA_TUN_TYPE]) link.tun_type = mnl_attr_get_u8(t);
       if (const auto* mq = tun.at[IFLA_TUN_MULTI_QUEUE]) link.tun_multi_queue = mnl_attr_get_u8(mq) != 0;
+      if (const auto* q = tun.at[IFLA_TUN_NUM_QUEUES]) link.tun_queues = mnl_attr_get_u32(q);
     }
   }
   return link;

@@ -33,6 +33,9 @@ struct kernel_link {
   std::string kind;           ///< IFLA_INFO_KIND: "tun" for TUN and TAP devices, "" for physical
   std::optional<int> tun_type;  ///< IFF_TUN or IFF_TAP for kind "tun"
   bool tun_multi_queue = false;
+  /// For kind "tun": how many file descriptors are attached (IFLA_TUN_NUM_QUEUES, Linux 4.15);
+  /// more than zero means a program holds the device.
+  std::optional<unsigned> tun_queues;
   bool up = false;
   unsigned mtu = 0;
 };

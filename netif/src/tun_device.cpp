@@ -14,6 +14,8 @@
 #include <linux/if_tun.h>
 #include <endian.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -56,8 +58,33 @@ bool valid_interface_name(const std::string& name) {
   return true;
 }
 
+// How to put the TUN driver's node back, for a /dev/net/tun that is something else (rm -r
+// only for a directory).
+std::string remake_node(const char* rm = "rm -f") {
+  return std::string("sudo ") + rm + " /dev/net/tun && sudo mknod /dev/net/tun c 10 200 && sudo chmod 0666 /dev/net/tun";
+}
+
+// What the open /dev/net/tun (@p fd) is, when TUNSETIFF says it is not the TUN driver's.
+std::string describe_node(int fd) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return "not the TUN driver's device";
+  if (S_ISREG(st.st_mode)) return "a regular file";
+  if (S_ISCHR(st.st_mode)) {
+    return "the character device " + std::to_string(major(st.st_rdev)) + ":" + std::to_string(minor(st.st_rdev)) +
+           ", not the TUN driver's 10:200";
+  }
+  if (S_ISBLK(st.st_mode)) return "a block device";
+  if (S_ISFIFO(st.st_mode)) return "a FIFO";
+  if (S_ISSOCK(st.st_mode)) return "a socket";
+  return "not the TUN driver's device";
+}
+
 [[noreturn]] void throw_open_error(int e) {
   switch (e) {
+    case EISDIR:
+      throw device_error(reason::no_tun_driver, errno_code(e),
+                         std::string("/dev/net/tun is a directory, not the TUN driver's device node; make it "
+                                     "again: ") + remake_node("rm -r"));
     case ENOENT:
       throw device_error(reason::no_tun_driver, errno_code(e),
                          "/dev/net/tun does not exist: load the TUN driver (sudo modprobe tun) or "
@@ -98,8 +125,12 @@ std::string describe_existing(const std::string& name) {
   }
 }
 
-[[noreturn]] void throw_setiff_error(int e, const std::string& name) {
+[[noreturn]] void throw_setiff_error(int e, const std::string& name, int fd) {
   switch (e) {
+    case ENOTTY:  // "Inappropriate ioctl for device": the node is not the TUN driver's
+      throw device_error(reason::no_tun_driver, errno_code(e),
+                         "/dev/net/tun is " + describe_node(fd) + " (TUNSETIFF: " + errno_code(e).message() +
+                             "), so no TUN device can be made through it; make the node again: " + remake_node());
     case EPERM:
     case EACCES:
       throw device_error(reason::permission, errno_code(e),
@@ -141,6 +172,53 @@ std::string interface_name(detail::rtnetlink& nl, unsigned index) {
   std::error_code ec;
   auto link = nl.link_by_index(index, ec);
   return link ? link->name : "interface #" + std::to_string(index);
+}
+
+// The process holding TUN device @p name in this network namespace: "process 1234 (tunstack)",
+// found through /proc/PID/fdinfo ("iff: NAME" on a /dev/net/tun descriptor). Empty when none
+// is found, e.g. for lack of permission to look at other users' processes.
+std::string tun_holder(const std::string& name) {
+  namespace fs = std::filesystem;
+  struct stat own_ns {};
+  if (::stat("/proc/self/ns/net", &own_ns) != 0) return {};
+  const std::string self = std::to_string(::getpid());
+  std::error_code ec;
+  for (const auto& process : fs::directory_iterator("/proc", ec)) {
+    const std::string pid = process.path().filename().string();
+    if (pid.find_first_not_of("0123456789") != std::string::npos || pid == self) continue;
+    struct stat ns {};
+    if (::stat((process.path() / "ns/net").c_str(), &ns) != 0 || ns.st_ino != own_ns.st_ino || ns.st_dev != own_ns.st_dev) {
+      continue;  // another namespace has devices of its own, maybe of the same name
+    }
+    std::error_code fd_ec;
+    for (const auto& fd : fs::directory_iterator(process.path() / "fd", fd_ec)) {
+      std::error_code link_ec;
+      if (fs::read_symlink(fd.path(), link_ec) != "/dev/net/tun") continue;
+      std::ifstream info(process.path() / "fdinfo" / fd.path().filename());
+      for (std::string line; std::getline(info, line);) {
+        if (line.rfind("iff:", 0) != 0) continue;
+        const auto value = line.find_first_not_of(" \t", 4);
+        if (value == std::string::npos || line.substr(value) != name) break;
+        std::string comm;
+        std::getline(std::ifstream(process.path() / "comm"), comm);
+        return "process " + pid + (comm.empty() ? "" : " (" + comm + ")");
+      }
+    }
+  }
+  return {};
+}
+
+// Who uses interface @p index, if it is a TUN device a program holds (its addresses are then
+// that program's: deleting one would cut it off): ", a TUN device that process 1234
+// (tunstack) serves", or empty.
+std::string served_by(detail::rtnetlink& nl, unsigned index) {
+  std::error_code ec;
+  const auto link = nl.link_by_index(index, ec);
+  if (!link || link->kind != "tun") return {};
+  const std::string holder = tun_holder(link->name);
+  if (!holder.empty()) return ", a TUN device that " + holder + " serves";
+  if (link->tun_queues && *link->tun_queues > 0) return ", a TUN device a running program serves";
+  return {};
 }
 
 // The bytes of a scattered packet as one sequence, for the slow path that finishes a partial
@@ -245,10 +323,10 @@ tun_device::tun_device(asio::io_context& io, const tun_options& options)
     created_ = true;
   } else if (errno == EBUSY) {
     ifr.ifr_flags = static_cast<short>(base_flags);
-    if (::ioctl(fd, TUNSETIFF, &ifr) != 0) throw_setiff_error(errno, options.name);
+    if (::ioctl(fd, TUNSETIFF, &ifr) != 0) throw_setiff_error(errno, options.name, fd);
     created_ = false;
   } else {
-    throw_setiff_error(errno, options.name);
+    throw_setiff_error(errno, options.name, fd);
   }
   name_ = ifr.ifr_name;  // the kernel fills in "%d" patterns
   descriptor_.assign(std::exchange(guard.fd, -1));
@@ -348,20 +426,25 @@ void tun_device::configure_kernel_side(const kernel_side_config& config) {
     for (const auto& a : addresses) {
       const std::string where = a.address == plan.stack || (a.address == plan.kernel && a.index != index_)
                                     ? interface_name(nl, a.index) : std::string{};
+      // An address of a TUN device some program (often another tunstack) serves is that
+      // program's: the advice is then to stop it or choose another address, never to delete it.
+      const std::string served = where.empty() ? std::string{} : served_by(nl, a.index);
+      const std::string remove = served.empty()
+          ? ", or remove it: sudo ip addr del " + a.address.to_string() + "/" + std::to_string(a.prefix_length) +
+                " dev " + where
+          : " (removing it from " + where + " would cut off the program serving it), or stop that program first";
       if (plan.stack && a.address == *plan.stack) {
         throw device_error(
             reason::address_in_use, std::make_error_code(std::errc::address_in_use),
-            plan.stack->to_string() + " is already one of the kernel's own addresses (on " + where +
+            plan.stack->to_string() + " is already one of the kernel's own addresses (on " + where + served +
                 "), so the kernel would answer it itself and nothing would reach " + name_ +
-                ". Choose another address for the stack, or remove it: sudo ip addr del " +
-                a.address.to_string() + "/" + std::to_string(a.prefix_length) + " dev " + where);
+                ". Choose another address for the stack" + remove);
       }
       if (plan.kernel && a.address == *plan.kernel && a.index != index_) {
         throw device_error(
             reason::address_in_use, std::make_error_code(std::errc::address_in_use),
-            "the kernel-side address " + plan.kernel->to_string() + " is already in use on " + where +
-                ". Choose another kernel-side address, or remove it: sudo ip addr del " +
-                plan.kernel->to_string() + "/" + std::to_string(a.prefix_length) + " dev " + where);
+            "the kernel-side address " + plan.kernel->to_string() + " is already in use on " + where + served +
+                ". Choose another kernel-side address" + remove);
       }
     }
     if (plan.kernel) {

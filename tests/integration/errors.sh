@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # errors.sh - the classic TUN failures give exit status 1 and a message that names the fix:
 # device busy (EBUSY), a device of another kind (EINVAL), no CAP_NET_ADMIN (EPERM), no
-# /dev/net/tun, a kernel-side address already in use, an address the kernel would route
+# /dev/net/tun or something else there (ENOTTY), a kernel-side address already in use (also by
+# another running tunstack), an address the kernel would route
 # elsewhere or answer itself, and the device deleted under a running tunstack.
 . "$(dirname "$0")/lib.sh"
 require_root_and_tun
@@ -12,6 +13,13 @@ new_netns
 start_tunstack first
 run_expect_failure busy 1 "in use by another process" in_ns "$TUNSTACK" --host-addr none
 in_ns ping -c 1 -W 2 10.0.3.50 | grep -q "1 received" || fail "the first tunstack stopped answering"
+# A second instance on another device, with the same addresses: the conflict names the running
+# one, and the advice must not be to delete the address it serves.
+run_expect_failure second-instance 1 "already in use on tun0, a TUN device that process $TS_PID (tunstack) serves" \
+  in_ns "$TUNSTACK" --dev tun1
+grep -q "would cut off the program serving it" "$WORK/second-instance.err" || fail "second instance: no warning against removing the address"
+if grep -q "ip addr del" "$WORK/second-instance.err"; then fail "second instance: the advice deletes the running instance's address"; fi
+in_ns ping -c 1 -W 2 10.0.3.50 | grep -q "1 received" || fail "the first tunstack stopped answering after the second failed"
 stop_tunstack "$TS_PID" TERM || fail "the first tunstack did not exit 0"
 
 # EINVAL: the name belongs to a TAP device, or to another kind of interface.
@@ -34,6 +42,15 @@ grep -q "setcap cap_net_admin+ep" "$WORK/no-capability.err" || fail "no setcap a
 run_expect_failure no-tun-node 1 "modprobe tun" \
   in_ns unshare --mount --propagation private sh -c 'mount -t tmpfs none /dev/net && exec "$0"' "$TUNSTACK"
 grep -q "/dev/net/tun does not exist" "$WORK/no-tun-node.err" || fail "message does not say the node is missing"
+
+# /dev/net/tun is something else (a regular file, /dev/null): TUNSETIFF answers ENOTTY, which
+# alone would read "Inappropriate ioctl for device".
+: >"$WORK/not-tun"
+run_expect_failure regular-file-node 1 "/dev/net/tun is a regular file" \
+  in_ns unshare --mount --propagation private sh -c 'mount --bind "$1" /dev/net/tun && exec "$0"' "$TUNSTACK" "$WORK/not-tun"
+grep -q "sudo mknod /dev/net/tun c 10 200" "$WORK/regular-file-node.err" || fail "not a TUN node: no mknod advice"
+run_expect_failure null-node 1 "/dev/net/tun is the character device 1:3, not the TUN driver's 10:200" \
+  in_ns unshare --mount --propagation private sh -c 'mount --bind /dev/null /dev/net/tun && exec "$0"' "$TUNSTACK"
 
 # The kernel-side address is already on another interface (a veth, since not every kernel
 # has the dummy driver).

@@ -163,8 +163,9 @@ stats_json() { in_ns curl -sf --max-time 10 http://10.0.3.50/stats.json; }
 proc_kb() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"; }
 
 # tcp_pcbs FILE: TCP pcbs in FILE (a /stats.json), LISTEN excluded; the connection that fetched
-# FILE is counted too, so compare counts taken the same way.
-tcp_pcbs() { jq '[.tcp_connections[] | select(.state != "LISTEN")] | length' "$1"; }
+# FILE is counted too, so compare counts taken the same way. /stats.json lists only a page of
+# the connections, but counts all of them by state.
+tcp_pcbs() { jq '[.tcp_connections_by_state | to_entries[] | select(.key != "LISTEN") | .value] | add // 0' "$1"; }
 
 # pool_use FILE: "NAME=USED ..." for every lwIP pool in FILE, and heap=USED.
 pool_use() { jq -r '([.memory.pools[] | "\(.name)=\(.used)"] + ["heap=\(.memory.heap_used)"]) | join(" ")' "$1"; }
@@ -182,7 +183,7 @@ wait_for_baseline() {
     _got="pcbs=$(tcp_pcbs "$WORK/now.json") $(pool_use "$WORK/now.json")"
     [ "$_got" = "$_want" ] && break
     if [ "$(date +%s)" -ge "$_deadline" ]; then
-      jq -r '[.tcp_connections[] | .state] | group_by(.) | map("\(.[0]) \(length)") | join(", ")' "$WORK/now.json" >&2
+      jq -r '.tcp_connections_by_state | to_entries | map("\(.key) \(.value)") | join(", ")' "$WORK/now.json" >&2
       fail "the stack did not return to its baseline within $1 s: want '$_want', have '$_got'"
     fi
     sleep 0.5

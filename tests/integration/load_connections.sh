@@ -29,7 +29,11 @@ PIDS="$PIDS $LOAD"
 wait_for_line "$WORK/conn_load.log" "holding all" 240 || { kill -0 "$LOAD" 2>/dev/null || wait "$LOAD"; cat "$WORK/conn_load.log"; fail "conn_load did not get all $COUNT connections open and verified"; }
 # All COUNT connections are open now: the stack's view and tunstack's memory at this moment.
 rss_open=$(proc_kb "$TS_PID" VmRSS)
-stats_json >"$WORK/open.json" || fail "GET /stats.json failed with $COUNT connections open"
+# Every connection listed (/stats.json lists 100 unless asked), to check each one's port.
+in_ns curl -sf --max-time 30 "http://10.0.3.50/stats.json?connections=all" >"$WORK/open.json" ||
+  fail "GET /stats.json?connections=all failed with $COUNT connections open"
+[ "$(jq '.tcp_connections | length' "$WORK/open.json")" = "$(jq '.tcp_connections_total' "$WORK/open.json")" ] ||
+  fail "/stats.json?connections=all did not list every connection"
 established=$(jq '[.tcp_connections[] | select(.state == "ESTABLISHED" and (.local | endswith(":7")))] | length' "$WORK/open.json")
 echo_active=$(jq '.services[] | select(.name == "echo" and .protocol == "tcp") | .connections_active' "$WORK/open.json")
 wait "$LOAD"

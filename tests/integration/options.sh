@@ -26,6 +26,7 @@ run_expect_failure bad-timeout 2 "\-\-http-header-timeout" "$TUNSTACK" --http-he
 run_expect_failure addr6 2 "\-\-addr6" "$TUNSTACK" --addr6 fd00::zz/64
 run_expect_failure user-missing 2 "\-\-user: there is no user" "$TUNSTACK" --user tunstack-no-such-user
 run_expect_failure user-root 2 "\-\-user: 'root' is root" "$TUNSTACK" --user root
+run_expect_failure verbose-3 2 "\-v: at most -vv" "$TUNSTACK" -vvv
 
 "$TUNSTACK" --help >"$WORK/help.out" 2>&1 || fail "--help did not exit 0"
 for word in --dev --addr --host-addr --addr6 --mtu --verbose --version --echo --www --http-max-connections --stats-interval --user Examples setcap; do
@@ -33,4 +34,18 @@ for word in --dev --addr --host-addr --addr6 --mtu --verbose --version --echo --
 done
 "$TUNSTACK" --version >"$WORK/version.out" 2>&1 || fail "--version did not exit 0"
 grep -q "tunstack .*lwIP 2.1.3" "$WORK/version.out" || { cat "$WORK/version.out"; fail "--version does not name lwIP"; }
-log "ok: --help and --version"
+"$TUNSTACK" -V | grep -q "tunstack .*lwIP 2.1.3" || fail "-V does not print the version"
+log "ok: --help, --version and -V"
+
+# --help's commands paste as written: started by its path, the examples use that path (also
+# for setcap); found on PATH, they say tunstack and look the file up. Every line fits 80
+# columns when the program is called tunstack.
+grep -q "^  sudo setcap cap_net_admin+ep $TUNSTACK\$" "$WORK/help.out" || fail "--help's setcap line does not name $TUNSTACK"
+grep -q "^  sudo $TUNSTACK --pcap /tmp/tun0.pcap\$" "$WORK/help.out" || fail "--help's examples do not call $TUNSTACK"
+mkdir "$WORK/bin" && ln -s "$TUNSTACK" "$WORK/bin/tunstack" || fail "cannot link the binary"
+PATH="$WORK/bin:$PATH" tunstack --help >"$WORK/help-path.out" 2>&1 || fail "tunstack --help (on PATH) did not exit 0"
+grep -q '^  sudo setcap cap_net_admin+ep "$(command -v tunstack)"$' "$WORK/help-path.out" ||
+  fail "--help on PATH: no setcap line with \$(command -v tunstack)"
+awk 'length($0) > 80 { print; bad = 1 } END { exit bad }' "$WORK/help-path.out" || fail "--help has lines over 80 columns"
+if grep -q ':INT\| in \[' "$WORK/help-path.out"; then fail "--help shows CLI11's type noise"; fi
+log "ok: --help fits 80 columns and its examples call the program as it was started"

@@ -41,6 +41,8 @@ expect_credentials "$TS_PID" "$NOBODY_UID" "$NOBODY_GID" 0000000000000000 000000
 [ "$(status_field "$TS_PID" CapInh)" = 0000000000000000 ] || fail "CapInh is not empty"
 [ "$(status_field "$TS_PID" CapAmb)" = 0000000000000000 ] || fail "CapAmb is not empty"
 [ "$(status_field "$TS_PID" NoNewPrivs)" = 1 ] || fail "no_new_privs is not set"
+[ "$(status_field "$TS_PID" CapBnd)" = 0000000000000000 ] || fail "CapBnd is $(status_field "$TS_PID" CapBnd), not empty"
+grep -q "no capabilities left, bounding set empty" "$WORK/dropped.log" || fail "-v does not say the bounding set was emptied"
 for g in $(status_field "$TS_PID" Groups); do
   [ "$g" = 0 ] && fail "the root group is still among the supplementary groups"
 done
@@ -49,7 +51,7 @@ stop_tunstack "$TS_PID" TERM || fail "tunstack --user nobody did not exit 0 on S
 forget "$TS_PID"
 grep -q "captured [1-9][0-9]* packets" "$WORK/dropped.log" || fail "--pcap, opened before the drop, captured nothing"
 if in_ns ip link show tun0 >/dev/null 2>&1; then fail "tun0 stayed after tunstack --user nobody exited"; fi
-log "ok: --user nobody: uid/gid $NOBODY_UID/$NOBODY_GID, CapEff and CapPrm 0, no_new_privs; ping, 1 MiB echo and --pcap work"
+log "ok: --user nobody: uid/gid $NOBODY_UID/$NOBODY_GID, CapEff, CapPrm and CapBnd 0, no_new_privs; ping, 1 MiB echo and --pcap work"
 
 # --- Unprivileged users need a world-usable /dev/net/tun ------------------------------------------
 # /dev/net/tun may be closed to other users on this machine (mode 0600), so a world-usable node
@@ -108,6 +110,10 @@ wait_ready setcap-user
 grep -q "running as user nobody (uid $NOBODY_UID, gid $NOBODY_GID.*no capabilities left" "$WORK/setcap-user.log" ||
   { cat "$WORK/setcap-user.log" >&2; fail "setcap copy --user nobody: no 'no capabilities left' line"; }
 expect_credentials "$TS_PID" "$NOBODY_UID" "$NOBODY_GID" 0000000000000000 0000000000000000
+# Without CAP_SETPCAP the bounding set cannot be emptied: it stays, and -v says so.
+[ "$(status_field "$TS_PID" CapBnd)" = "$(status_field $$ CapBnd)" ] || fail "the bounding set changed without CAP_SETPCAP"
+grep -q "the bounding set stays as inherited (emptying it needs CAP_SETPCAP)" "$WORK/setcap-user.log" ||
+  fail "setcap copy --user nobody: -v does not say the bounding set stays"
 serves "setcap copy as nobody with --user nobody"
 stop_tunstack "$TS_PID" TERM || fail "the setcap copy with --user did not exit 0 on SIGTERM"
 forget "$TS_PID"

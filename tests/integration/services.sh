@@ -32,7 +32,7 @@ start_tunstack main --stats-interval 0.5 --www "$WORK/site" --http-max-request-l
 in_ns curl -sf -D "$WORK/home.head" -o "$WORK/home.html" "$BASE/" || fail "GET / failed"
 grep -q "<h1>tunstack</h1>" "$WORK/home.html" || fail "the status page has no title"
 grep -q "http-equiv=\"refresh\"" "$WORK/home.html" || fail "the status page does not refresh itself"
-for section in Interfaces "Drops by reason" Protocols "TCP connections" Services; do
+for section in Traffic "<b>TCP</b>" "<b>Memory</b>" Interfaces "Drops by reason" Protocols "TCP connections" Services; do
   grep -q "$section" "$WORK/home.html" || fail "the status page has no '$section' section"
 done
 for header in "HTTP/1.1 200 OK" "Date: " "Server: tunstack/" "Content-Type: text/html" "Content-Length: "; do
@@ -53,6 +53,16 @@ after=$(jq '.interfaces[0].rx_packets' "$WORK/after.json")
 [ "$after" -gt "$before" ] || fail "rx_packets did not increase after traffic ($before -> $after)"
 [ "$(jq '.protocols.icmp.recv' "$WORK/after.json")" -ge 3 ] || fail "ICMP counter did not count the pings"
 log "ok: /stats.json is valid JSON and its counters increase ($before -> $after packets)"
+
+# /stats.json and the page list one page of the connections (?connections=N|all&offset=M) and
+# count all of them; a bad value is a 400 that names it.
+in_ns curl -sf "$BASE/stats.json?connections=1" >"$WORK/page.json" || fail "GET /stats.json?connections=1 failed"
+jq -e '(.tcp_connections | length) == 1 and .tcp_connections_total >= 4 and .tcp_connections_by_state.LISTEN == 3' \
+  "$WORK/page.json" >/dev/null || fail "/stats.json?connections=1: $(jq -c '{n: (.tcp_connections | length), total: .tcp_connections_total, by: .tcp_connections_by_state}' "$WORK/page.json")"
+[ "$(in_ns curl -s -o "$WORK/bad-page.html" -w '%{http_code}' "$BASE/?connections=many")" = 400 ] || fail "/?connections=many: not 400"
+grep -q "connections=many: expected a number" "$WORK/bad-page.html" || fail "/?connections=many: the 400 does not say why"
+jq -e '.interfaces[0].rates.rx_packets >= 0 and .rates_interval_seconds > 0' "$WORK/after.json" >/dev/null || fail "/stats.json has no rates"
+log "ok: /stats.json?connections=1 lists 1 of $(jq .tcp_connections_total "$WORK/page.json") connections; a bad page is a 400"
 
 in_ns curl -sf -D "$WORK/metrics.head" -o "$WORK/metrics.txt" "$BASE/metrics" || fail "GET /metrics failed"
 grep -q "^Content-Type: text/plain; version=0.0.4" "$WORK/metrics.head" || fail "/metrics has the wrong Content-Type"
@@ -164,7 +174,7 @@ swallowed=$(service_counter discard tcp bytes_in)
 [ "$swallowed" = $((100 * 1024 * 1024)) ] || fail "discard counted $swallowed bytes, expected 104857600"
 log "ok: discard swallowed 100 MiB"
 
-grep -q "^tunstack: up .*tun0 rx .* pkt/s.*echo/tcp" "$WORK/main.log" || fail "--stats-interval printed no summary line"
+grep -q "tunstack: up .*tun0 rx .* pkt/s.*echo/tcp" "$WORK/main.log" || fail "--stats-interval printed no summary line"
 log "ok: --stats-interval prints a summary line"
 stop_tunstack "$TS_PID" TERM || fail "tunstack did not exit 0"
 

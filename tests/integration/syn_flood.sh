@@ -24,7 +24,7 @@ syn_received_gone() {
   _start=$(date +%s.%N)
   while :; do
     stats_json >"$WORK/now.json" || fail "GET /stats.json failed after the flood"
-    _n=$(jq '[.tcp_connections[] | select(.state == "SYN-RECEIVED")] | length' "$WORK/now.json")
+    _n=$(jq '.tcp_connections_by_state["SYN-RECEIVED"] // 0' "$WORK/now.json")
     [ "$_n" = 0 ] && break
     [ "$(date +%s)" -lt "$_deadline" ] || fail "$_n connections still in SYN-RECEIVED $1 s after the flood"
     sleep 0.25
@@ -65,7 +65,7 @@ in_ns "$SYN_FLOOD" 10.0.3.50 7 "$COUNT" --source 10.0.3.1 >"$WORK/flood1.log" 2>
 dropped=$(( $(in_ns cat /sys/class/net/tun0/statistics/tx_dropped) - dropped_before ))
 log "flood 1: $(cat "$WORK/flood1.log"); tun0's queue (txqueuelen $(in_ns cat /sys/class/net/tun0/tx_queue_len)) dropped $dropped packets meanwhile"
 stats_json >"$WORK/after1.json" || fail "the stack did not answer HTTP right after $COUNT SYNs"
-log "after flood 1: $(jq '[.tcp_connections[] | select(.state == "SYN-RECEIVED")] | length' "$WORK/after1.json") connections in SYN-RECEIVED"
+log "after flood 1: $(jq '.tcp_connections_by_state["SYN-RECEIVED"] // 0' "$WORK/after1.json") connections in SYN-RECEIVED"
 # The kernel resets each SYN-ACK, but its RSTs queue behind the flood in tun0 and some are
 # dropped; lwIP retransmits the SYN-ACK after its initial RTO (3 s), which is then reset.
 took=$(syn_received_gone 15)
@@ -76,7 +76,7 @@ in_ns "$SYN_FLOOD" 10.0.3.50 7 "$SPOOFED" --random-source 10.0.3.0/24 --exclude 
 flood2_end=$(date +%s.%N)
 log "flood 2: $(cat "$WORK/flood2.log")"
 stats_json >"$WORK/after2.json" || fail "the stack did not answer HTTP right after the spoofed SYNs"
-syn_rcvd=$(jq '[.tcp_connections[] | select(.state == "SYN-RECEIVED")] | length' "$WORK/after2.json")
+syn_rcvd=$(jq '.tcp_connections_by_state["SYN-RECEIVED"] // 0' "$WORK/after2.json")
 log "after flood 2: $syn_rcvd connections in SYN-RECEIVED (the echo listener's backlog, 4096, bounds them)"
 # Nobody answers their SYN-ACKs: lwIP removes them after TCP_SYN_RCVD_TIMEOUT (20 s).
 took=$(syn_received_gone 40)

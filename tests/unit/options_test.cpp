@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include <filesystem>
+#include <sstream>
 #include <variant>
 
 using tunstack::app::exit_request;
@@ -218,4 +219,62 @@ TEST_CASE("options: --user refuses a missing user, root and an empty name with s
     CHECK(e.text.find(text) != std::string::npos);
     CHECK(e.text.find("--help") != std::string::npos);
   }
+}
+
+TEST_CASE("options: --help fits 80 columns and names each argument once, without CLI11's type noise") {
+  const exit_request help = refused({"--help"});
+  REQUIRE(help.status == 0);
+  std::size_t longest = 0;
+  std::string line, widest;
+  for (std::istringstream in(help.text); std::getline(in, line);) {
+    if (line.size() > longest) longest = line.size(), widest = line;
+  }
+  CAPTURE(widest);
+  CHECK(longest <= tunstack::app::help_width);
+  // CLI11 would write "--echo PORT:INT in [1 - 65535]=7" and "--www DIR:DIR".
+  CHECK(help.text.find(":INT") == std::string::npos);
+  CHECK(help.text.find(" in [") == std::string::npos);
+  CHECK(help.text.find("DIR:DIR") == std::string::npos);
+  CHECK(help.text.find("  --echo PORT             Port (1..65535) of the echo service") != std::string::npos);
+  CHECK(help.text.find("(default: 7)") != std::string::npos);
+  CHECK(help.text.find("\n\n\n") == std::string::npos);
+  // Without a direction, --delay delays both ways: the round trip gains twice the delay.
+  CHECK(help.text.find("adds\n                          40 ms +/- 10 ms to a round trip") != std::string::npos);
+}
+
+TEST_CASE("options: --help's examples call the program as it was started, so that they paste") {
+  const exit_request on_path = refused({"--help"});
+  CHECK(on_path.text.find("sudo setcap cap_net_admin+ep \"$(command -v tunstack)\"\n") != std::string::npos);
+  CHECK(on_path.text.find("  sudo tunstack --pcap /tmp/tun0.pcap\n") != std::string::npos);
+
+  const auto r = parse({"--help"}, "build/release/apps/tunstack");
+  REQUIRE(std::holds_alternative<exit_request>(r));
+  const std::string& text = std::get<exit_request>(r).text;
+  CHECK(text.find("sudo setcap cap_net_admin+ep build/release/apps/tunstack\n") != std::string::npos);
+  CHECK(text.find("  build/release/apps/tunstack --user $USER\n") != std::string::npos);
+  CHECK(text.find("  sudo build/release/apps/tunstack --pcap /tmp/tun0.pcap\n") != std::string::npos);
+  CHECK(text.find("command -v") == std::string::npos);
+  CHECK(text.find("sudo tunstack") == std::string::npos);
+
+  const auto bad = parse({"--mtu", "1"}, "./tunstack");
+  REQUIRE(std::holds_alternative<exit_request>(bad));
+  CHECK(std::get<exit_request>(bad).text.find("Run './tunstack --help'") != std::string::npos);
+}
+
+TEST_CASE("options: -V is --version, and -vvv is refused instead of showing nothing more") {
+  const exit_request v = refused({"-V"});
+  CHECK(v.status == 0);
+  CHECK(v.text.find("lwIP 2.1.3") != std::string::npos);
+  CHECK(parsed({"-vv"}).verbosity == 2);
+  CHECK(parsed({"-v", "--verbose"}).verbosity == 2);
+  for (const auto& args : {std::vector<std::string>{"-vvv"}, std::vector<std::string>{"-v", "-v", "-v"}}) {
+    const exit_request e = refused(args);
+    CHECK(e.status == 2);
+    CHECK(e.text.find("-v: at most -vv") != std::string::npos);
+  }
+}
+
+TEST_CASE("options: log lines carry timestamps unless --no-timestamps") {
+  CHECK(parsed({}).timestamps);
+  CHECK_FALSE(parsed({"--no-timestamps"}).timestamps);
 }

@@ -391,3 +391,41 @@ TEST_CASE("pcap: a path of \"-\" is a file of that name, not standard output as 
   REQUIRE(records.size() == 1);
   CHECK(records[0].data == echo_request());
 }
+
+TEST_CASE("pcap: reopen() starts a new, whole file when the old one was moved away (log rotation)") {
+  temp_dir dir;
+  const fs::path file = dir.path / "rotated.pcap";
+  captured_stack t{file};
+  const bytes first = echo_request({.sequence = 1});
+  REQUIRE(t.exchange(first).has_value());  // request and reply: two records
+
+  // Not moved: nothing to reopen, the same file goes on.
+  CHECK(t.capture.reopen() == capture_link::reopen_result::same_file);
+  REQUIRE(t.exchange(echo_request({.sequence = 2})).has_value());
+  CHECK(read_capture(file).size() == 4);
+
+  // Moved (as logrotate does): a new file at the path, with a header of its own, gets what
+  // follows; the old one keeps what it had, complete.
+  fs::rename(file, dir.path / "rotated.pcap.1");
+  CHECK(t.capture.reopen() == capture_link::reopen_result::new_file);
+  const bytes third = echo_request({.sequence = 3});
+  REQUIRE(t.exchange(third).has_value());
+  CHECK(read_capture(dir.path / "rotated.pcap.1").size() == 4);
+  const auto records = read_capture(file);
+  REQUIRE(records.size() == 2);
+  CHECK(records[0].data == third);
+  CHECK(read_file_header(file).magic == 0xa1b23c4d);
+  CHECK(t.capture.packets() == 6);
+
+  // Deleted, and the directory with it: the new file cannot be made; the error names it and
+  // the capture goes on in the open (deleted) file.
+  fs::remove(file);
+  fs::remove(dir.path / "rotated.pcap.1");
+  const fs::path gone = dir.path;
+  fs::remove(gone);
+  CHECK_THROWS_WITH_AS(t.capture.reopen(), doctest::Contains("cannot write the pcap file"), std::system_error);
+  REQUIRE(t.exchange(echo_request({.sequence = 4})).has_value());
+  CHECK(t.capture.packets() == 8);
+  CHECK(t.capture.write_errors() == 0);
+  fs::create_directory(gone);  // for temp_dir's clean-up
+}

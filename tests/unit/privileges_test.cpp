@@ -16,12 +16,19 @@ TEST_CASE("privileges: capability sets are read from /proc/PID/status lines") {
   CHECK(root->permitted == 0x1ffffffffffULL);
   CHECK(root->inheritable == 0);
   CHECK(root->ambient == 0);
+  CHECK(root->bounding == 0x1ffffffffffULL);
   CHECK_FALSE(root->empty());
 
   const auto net_admin = parse_capability_sets("CapInh:\t0000000000000000\nCapPrm:\t0000000000001000\n"
                                                "CapEff:\t0000000000001000\n");  // no CapAmb: Linux < 4.3
   REQUIRE(net_admin.has_value());
   CHECK(net_admin->effective == (1ULL << 12));  // CAP_NET_ADMIN
+  CHECK(net_admin->bounding == ~0ULL);  // not in the text: assume everything
+
+  const auto bounded = parse_capability_sets("CapInh:\t0\nCapPrm:\t0\nCapEff:\t0\nCapBnd:\t0000000000000000\n");
+  REQUIRE(bounded.has_value());
+  CHECK(bounded->bounding == 0);
+  CHECK(bounded->empty());
 
   const auto none = parse_capability_sets("CapInh:\t0\nCapPrm:\t0000000000000000\nCapEff:\t0000000000000000\n"
                                           "CapAmb:\t0000000000000000");

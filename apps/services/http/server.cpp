@@ -107,9 +107,16 @@ reply handle(server_state& state, const http::request& req) {
     return error_reply(405, "this server answers GET and HEAD only", false);
   }
   const std::string_view path = req.path();
-  if (path == "/") return page(status::html(state.model->snapshot()), "text/html; charset=utf-8");
-  if (path == "/stats.json") return page(state.model->snapshot().dump(2) + "\n", "application/json");
-  if (path == "/metrics") return page(status::prometheus(state.model->snapshot()), "text/plain; version=0.0.4; charset=utf-8");
+  if (path == "/" || path == "/stats.json") {
+    // Both list one page of the TCP connections (?connections=N|all&offset=M); all are counted.
+    const auto connections = connection_page::parse(req.target);
+    if (!connections.error.empty()) return error_reply(400, connections.error, false);
+    if (path == "/") return page(status::html(state.model->snapshot(connections)), "text/html; charset=utf-8");
+    return page(state.model->snapshot(connections).dump(2) + "\n", "application/json");
+  }
+  if (path == "/metrics") {
+    return page(status::prometheus(state.model->snapshot({.limit = 0})), "text/plain; version=0.0.4; charset=utf-8");
+  }
   if (!state.options.www) return error_reply(404, "no such page (start tunstack with --www DIR to serve files)", false);
 
   const auto now = http::file_cache::clock::now();

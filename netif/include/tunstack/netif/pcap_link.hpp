@@ -87,6 +87,19 @@ class capture_link final : public link {
 
   /// The file being written.
   const std::filesystem::path& path() const noexcept;
+
+  /// What reopen() did.
+  enum class reopen_result {
+    same_file,  ///< path() still names the file being written: nothing changed
+    new_file,   ///< path() named another file or none: a new file was started there
+  };
+  /// For log rotation (a program's SIGHUP): if path() no longer names the file being written
+  /// (it was moved or deleted), creates a new file at path(), with its own pcap header, and
+  /// writes every later packet there; the old file is closed, complete. packets() keeps
+  /// counting over both.
+  /// @throws std::system_error as the constructor does if the new file cannot be created; the
+  /// capture then goes on in the old file.
+  reopen_result reopen();
   /// Packets written to the file so far.
   std::uint64_t packets() const noexcept { return packets_; }
   /// Packets that could not be written to the file.
@@ -105,6 +118,9 @@ class capture_link final : public link {
 
  private:
   struct file;  // libpcap's handles (pcap_link.cpp); no libpcap type in this header
+
+  // Creates (or truncates) @p path and writes the pcap file header to it.
+  static std::unique_ptr<file> open_file(const std::filesystem::path& path);
 
   // Writes one record of @p size bytes (of which the first min(size, snap_length) are in
   // @p bytes) and flushes it; on failure counts and reports it.
