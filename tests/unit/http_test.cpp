@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // http_test.cpp - the HTTP server's pure parts: the strict request parser on good, odd and
-// malformed requests (each malformed one gets its 4xx/5xx), response heads, HTTP dates, and
-// the --www path resolution that must never leave the served directory, and the small-file
-// cache that must let a changed file show within its revalidation time.
+// malformed requests (each malformed one gets its 4xx/5xx, other HTTP versions 505, Expect
+// 100-continue or 417), response heads, HTTP dates, the --www path resolution that must never
+// leave the served directory, and the small-file cache that must let a changed file show
+// within its revalidation time.
 #include "http/file_cache.hpp"
 #include "http/request.hpp"
 #include "http/response.hpp"
@@ -120,6 +121,53 @@ TEST_CASE("http parser: malformed requests get the right error status") {
   CHECK(error_status("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n") == 400);
   CHECK(error_status("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n") == 501);
   CHECK(error_status(std::string("GET /\0 HTTP/1.1\r\nHost: a\r\n\r\n", 29)) == 400);
+}
+
+TEST_CASE("http parser: another major version is 505, whatever the rest of the request line") {
+  // HTTP/2's connection preface (RFC 9113 3.4), as curl --http2-prior-knowledge sends it.
+  const std::string preface = std::string("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n") + std::string("\0\0\x12\x04\0", 5);
+  const auto r = parse(preface);
+  REQUIRE(r.what == parse_result::kind::error);
+  CHECK(r.status == 505);
+  CHECK(r.reason.find("HTTP/2.0") != std::string::npos);
+  for (std::size_t cut = 0; cut < 18; ++cut) {  // up to the empty line: more is needed
+    CAPTURE(cut);
+    CHECK(parse(preface.substr(0, cut)).what == parse_result::kind::incomplete);
+  }
+  CHECK(error_status("GET / HTTP/2.0\r\nHost: a\r\n\r\n") == 505);
+  CHECK(error_status("GET / HTTP/3.0\r\nHost: a\r\n\r\n") == 505);
+  CHECK(error_status("GET / HTTP/0.9\r\n\r\n") == 505);
+  CHECK(error_status("BR(W coffee HTTP/2.0\r\n\r\n") == 505);  // neither method nor target is HTTP/1.1's
+  // Not an HTTP-version at all (RFC 9112 2.3: "HTTP/" DIGIT "." DIGIT, case-sensitive): 400.
+  CHECK(error_status("GET / HTTP/2\r\nHost: a\r\n\r\n") == 400);
+  CHECK(error_status("GET / HTTP/10.0\r\nHost: a\r\n\r\n") == 400);
+  CHECK(error_status("GET / http/1.1\r\nHost: a\r\n\r\n") == 400);
+  CHECK(error_status("GET / HTTP/1.x\r\nHost: a\r\n\r\n") == 400);
+  CHECK(error_status("GET /\r\n\r\n") == 400);  // HTTP/0.9's request line has no version
+  // A later 1.x is answered as 1.1; 1.0 as 1.0.
+  CHECK(complete("GET / HTTP/1.9\r\nHost: a\r\n\r\n").minor_version == 1);
+  CHECK(complete("GET / HTTP/1.0\r\n\r\n").minor_version == 0);
+}
+
+TEST_CASE("http parser: Expect: 100-continue is noted, other expectations are 417") {
+  const auto r = complete("POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n");
+  CHECK(r.expect_continue);
+  CHECK(r.content_length == 5);
+  CHECK(complete("PUT / HTTP/1.1\r\nHost: a\r\nExpect: 100-Continue\r\nContent-Length: 1\r\n\r\n").expect_continue);  // case-insensitive
+  CHECK(complete("GET / HTTP/1.1\r\nHost: a\r\nExpect: ,100-continue,\r\n\r\n").expect_continue);  // empty list members
+  CHECK_FALSE(complete("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\n").expect_continue);
+  // HTTP/1.0 has no Expect: ignored, whatever it says (RFC 9110 10.1.1 for 100-continue).
+  CHECK_FALSE(complete("POST / HTTP/1.0\r\nContent-Length: 1\r\nExpect: 100-continue\r\n\r\n").expect_continue);
+  CHECK(complete("POST / HTTP/1.0\r\nContent-Length: 1\r\nExpect: teapot\r\n\r\n").method == "POST");
+  CHECK(error_status("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nExpect: teapot\r\n\r\n") == 417);
+  CHECK(error_status("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nExpect: 100-continue, x=1\r\n\r\n") == 417);
+  CHECK(error_status("POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nExpect: 200-ok\r\n\r\n") == 417);
+  CHECK(error_status("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nExpect: 100-continue=1\r\n\r\n") == 417);
+  // A body over the limit is refused from the head: 413 before the client sends it.
+  const limits l{.max_body = 10};
+  CHECK(error_status("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\nExpect: 100-continue\r\n\r\n", l) == 413);
+  CHECK(reason_phrase(100) == "Continue");
+  CHECK(reason_phrase(417) == "Expectation Failed");
 }
 
 TEST_CASE("http parser: limits are enforced before the request is complete") {

@@ -10,6 +10,7 @@ namespace tunstack::http {
 
 std::string_view reason_phrase(int status) {
   switch (status) {
+    case 100: return "Continue";
     case 200: return "OK";
     case 204: return "No Content";
     case 301: return "Moved Permanently";
@@ -21,6 +22,7 @@ std::string_view reason_phrase(int status) {
     case 408: return "Request Timeout";
     case 413: return "Content Too Large";
     case 414: return "URI Too Long";
+    case 417: return "Expectation Failed";
     case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
     case 501: return "Not Implemented";
