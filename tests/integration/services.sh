@@ -1,9 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-3-Clause
 # services.sh - the tunstack program's services, with the kernel's own tools as clients: the
-# HTTP server (status page, /stats.json, /metrics, keep-alive, static files, traversal
-# attempts, error statuses, other HTTP versions, Expect: 100-continue, every limit), TCP echo
-# full duplex, UDP echo, discard.
+# HTTP server (status page, /stats.json, /metrics, keep-alive, static files, conditional GETs,
+# traversal attempts, error statuses, other HTTP versions, Expect: 100-continue, every limit),
+# TCP echo full duplex, UDP echo, discard.
 . "$(dirname "$0")/lib.sh"
 require_root_and_tun
 require_tools curl jq nc
@@ -87,6 +87,19 @@ grep -q "^Last-Modified: " "$WORK/big.head" || fail "no Last-Modified"
   fail "If-Modified-Since did not give 304"
 [ "$(in_ns curl -s -o /dev/null -w '%{content_type}' "$BASE/sub/")" = "text/html; charset=utf-8" ] || fail "index.html of a directory"
 log "ok: a 4 MiB file arrives byte-identical; Last-Modified/If-Modified-Since give 304"
+
+# If-Modified-Since in the two obsolete formats RFC 9110 5.6.7 has recipients accept too; an
+# invalid date is ignored (the file is sent). HEAD: the status is what matters.
+modified=$(date -u -d "$(sed -n 's/^Last-Modified: //p' "$WORK/big.head" | tr -d '\r')" +%s) || fail "Last-Modified is not a date"
+since() { in_ns curl -s -I -o /dev/null -w '%{http_code}' -H "If-Modified-Since: $1" "$BASE/big.bin"; }
+rfc850() { LC_ALL=C date -u -d "@$1" '+%A, %d-%b-%y %H:%M:%S GMT'; }
+asctime() { LC_ALL=C date -u -d "@$1" '+%a %b %e %H:%M:%S %Y'; }
+[ "$(since "$(rfc850 "$modified")")" = 304 ] || fail "If-Modified-Since in RFC 850 form ($(rfc850 "$modified")) did not give 304"
+[ "$(since "$(asctime "$modified")")" = 304 ] || fail "If-Modified-Since in asctime form ($(asctime "$modified")) did not give 304"
+[ "$(since "$(asctime $((modified - 1)))")" = 200 ] || fail "If-Modified-Since a second before Last-Modified did not give 200"
+[ "$(since "not a date")" = 200 ] || fail "an invalid If-Modified-Since was not ignored"
+[ "$(since "Fri, 31 Nov 2099 00:00:00 GMT")" = 200 ] || fail "If-Modified-Since on a day that does not exist was not ignored"
+log "ok: If-Modified-Since as RFC 850 and asctime dates give 304; invalid ones are ignored"
 
 # Small files are served from memory for up to a second after they were read: a change shows
 # after that, and a removed file is gone.

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // http_test.cpp - the HTTP server's pure parts: the strict request parser on good, odd and
 // malformed requests (each malformed one gets its 4xx/5xx, other HTTP versions 505, Expect
-// 100-continue or 417), response heads, HTTP dates, the --www path resolution that must never
-// leave the served directory, and the small-file cache that must let a changed file show
-// within its revalidation time.
+// 100-continue or 417), response heads, HTTP dates in their three formats and conditional
+// GETs, the --www path resolution that must never leave the served directory, and the
+// small-file cache that must let a changed file show within its revalidation time.
 #include "http/file_cache.hpp"
 #include "http/request.hpp"
 #include "http/response.hpp"
@@ -190,14 +190,76 @@ TEST_CASE("http response: the head carries status line Date Server type length a
   CHECK(serialize(not_modified, t).find("Content-Length") == std::string::npos);
 }
 
-TEST_CASE("http dates: RFC 9110 IMF-fixdate both ways") {
+TEST_CASE("http dates: IMF-fixdate written, and all three RFC 9110 formats read") {
   const auto t = std::chrono::system_clock::from_time_t(784111777);
   CHECK(http_date(t) == "Sun, 06 Nov 1994 08:49:37 GMT");
-  CHECK(parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT") == std::optional{t});
-  CHECK_FALSE(parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT").has_value());  // obsolete RFC 850 form
-  CHECK_FALSE(parse_http_date("Sun, 06 Nov 1994 08:49:37 UTC").has_value());
-  CHECK_FALSE(parse_http_date("Sun, 36 Nov 1994 08:49:37 GMT").has_value());
-  CHECK_FALSE(parse_http_date("").has_value());
+  // The three examples of RFC 9110 5.6.7, all the same instant.
+  CHECK(parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT") == std::optional{t});   // IMF-fixdate
+  CHECK(parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT") == std::optional{t});  // obsolete RFC 850
+  CHECK(parse_http_date("Sun Nov  6 08:49:37 1994") == std::optional{t});        // asctime
+  CHECK(parse_http_date(http_date(t)) == std::optional{t});
+  const auto t16 = std::chrono::system_clock::from_time_t(784975777);  // 16 Nov 1994
+  CHECK(parse_http_date("Wed Nov 16 08:49:37 1994") == std::optional{t16});
+  CHECK(parse_http_date("Sun Nov 06 08:49:37 1994") == std::optional{t});  // 2DIGIT is allowed too
+  CHECK(parse_http_date("Thu, 29 Feb 1996 12:00:00 GMT") == std::optional{std::chrono::system_clock::from_time_t(825595200)});
+  // A leap second is the first second of the next minute.
+  CHECK(parse_http_date("Sat, 31 Dec 2016 23:59:60 GMT") == std::optional{std::chrono::system_clock::from_time_t(1483228800)});
+}
+
+TEST_CASE("http dates: anything but the three formats, or a date that does not exist, is invalid") {
+  for (const char* bad : {
+           "", "Sun, 06 Nov 1994 08:49:37 UTC", "Sun, 06 Nov 1994 08:49:37", "Sun, 06 Nov 1994 08:49:37 GMT ",
+           " Sun, 06 Nov 1994 08:49:37 GMT", "sun, 06 nov 1994 08:49:37 gmt",  // case-sensitive
+           "Sun, 6 Nov 1994 08:49:37 GMT",                                     // IMF: two-digit day
+           "Sun,06 Nov 1994 08:49:37 GMT", "Sun, 06 Nov 94 08:49:37 GMT", "Sun, 06-Nov-1994 08:49:37 GMT",
+           "Sunday, 06 Nov 1994 08:49:37 GMT",                                 // IMF with a long day name
+           "Sun, 06-Nov-94 08:49:37 GMT",                                      // RFC 850 with a short one
+           "Sunday, 06-Nov-1994 08:49:37 GMT", "Sunday, 6-Nov-94 08:49:37 GMT",
+           "Sun Nov 6 08:49:37 1994",                                          // asctime: one space, one digit
+           "Sun Nov  6 08:49:37 94", "Sun Nov  6 08:49:37 1994 GMT", "Sun Nov   6 08:49:37 1994",
+           "Son, 06 Nov 1994 08:49:37 GMT", "Sun, 06 Noe 1994 08:49:37 GMT",
+           "Sun, 36 Nov 1994 08:49:37 GMT", "Sun, 31 Nov 1994 08:49:37 GMT", "Sun, 00 Nov 1994 08:49:37 GMT",
+           "Sun, 29 Feb 1995 08:49:37 GMT", "Sun, 06 Nov 1994 24:00:00 GMT", "Sun, 06 Nov 1994 08:60:00 GMT",
+           "Sun, 06 Nov 1994 08:49:61 GMT", "Sun, 06 Nov 1994 8:49:37 GMT", "Sun, 06 Nov 1994 08:49:3x GMT",
+           "Sun, 06 Nov 1899 08:49:37 GMT", "Sun, 06 Nov 9999 08:49:37 GMT",  // outside system_clock's range
+           "1994-11-06T08:49:37Z", "784111777", "yesterday"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(parse_http_date(bad).has_value());
+  }
+}
+
+TEST_CASE("http dates: an RFC 850 two-digit year is at most 50 years after now") {
+  const auto now = std::chrono::system_clock::from_time_t(1748736000);  // 1 Jun 2025
+  using std::chrono::system_clock;
+  CHECK(parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT", now) == std::optional{system_clock::from_time_t(784111777)});
+  CHECK(parse_http_date("Wednesday, 06-Nov-30 08:49:37 GMT", now) == std::optional{system_clock::from_time_t(1920185377)});
+  // 1 Jan 2075 is less than 50 years ahead; 1 Dec 2075 more, so it is 1975.
+  CHECK(parse_http_date("Tuesday, 01-Jan-75 00:00:00 GMT", now) == std::optional{system_clock::from_time_t(3313526400)});
+  CHECK(parse_http_date("Monday, 01-Dec-75 00:00:00 GMT", now) == std::optional{system_clock::from_time_t(186624000)});
+  // Later, the same digits mean a later century (2094 is less than 50 years after 2090).
+  const auto later = system_clock::from_time_t(1748736000) + std::chrono::years(65);
+  const auto t2094 = parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT", later);
+  REQUIRE(t2094.has_value());
+  CHECK(*t2094 - system_clock::from_time_t(784111777) > std::chrono::years(99));
+}
+
+TEST_CASE("http conditional GET: If-Modified-Since in any format, ignored when invalid, repeated or after If-None-Match") {
+  const auto modified = std::chrono::system_clock::from_time_t(784111777);  // Sun, 06 Nov 1994 08:49:37 GMT
+  auto with = [](std::string fields) { return complete("GET /f HTTP/1.1\r\nHost: a\r\n" + fields + "\r\n"); };
+  CHECK_FALSE(not_modified(with(""), modified));
+  CHECK(not_modified(with("If-Modified-Since: Sun, 06 Nov 1994 08:49:37 GMT\r\n"), modified));
+  CHECK(not_modified(with("If-Modified-Since: Sunday, 06-Nov-94 08:49:37 GMT\r\n"), modified));
+  CHECK(not_modified(with("If-Modified-Since: Sun Nov  6 08:49:37 1994\r\n"), modified));
+  CHECK(not_modified(with("if-modified-since: Mon, 07 Nov 1994 00:00:00 GMT\r\n"), modified));  // later: not modified
+  CHECK_FALSE(not_modified(with("If-Modified-Since: Sun, 06 Nov 1994 08:49:36 GMT\r\n"), modified));  // a second before
+  // Invalid dates are ignored (RFC 9110 13.1.3): the file is sent, not a 304.
+  CHECK_FALSE(not_modified(with("If-Modified-Since: garbage\r\n"), modified));
+  CHECK_FALSE(not_modified(with("If-Modified-Since: Sun, 31 Nov 1994 08:49:37 GMT\r\n"), modified));
+  CHECK_FALSE(not_modified(with("If-Modified-Since: Mon, 07 Nov 1994 00:00:00 GMT\r\n"
+                                "If-Modified-Since: Mon, 07 Nov 1994 00:00:00 GMT\r\n"), modified));
+  // If-None-Match decides alone: no tag of ours can match, "*" matches any current file.
+  CHECK_FALSE(not_modified(with("If-None-Match: \"abc\"\r\nIf-Modified-Since: Mon, 07 Nov 1994 00:00:00 GMT\r\n"), modified));
+  CHECK(not_modified(with("If-None-Match: *\r\n"), modified));
 }
 
 TEST_CASE("http pages: error pages and escaping") {

@@ -95,9 +95,7 @@ reply file_head(const std::filesystem::path& path, std::chrono::system_clock::ti
   reply r;
   r.head.content_type = std::string(http::mime_type(path));
   r.head.extra.emplace_back("Last-Modified", http::http_date(modified));
-  if (const auto since = req.header("If-Modified-Since")) {
-    if (const auto t = http::parse_http_date(*since); t && modified <= *t) r.head.status = 304;
-  }
+  if (http::not_modified(req, modified)) r.head.status = 304;
   return r;
 }
 
