@@ -180,14 +180,16 @@ int run(const options& o, const log_writer& log) {
   });
 
   // The device outlives the stack (declared first, destroyed last).
-  // Offloads hand over super-packets of many segments: a capture or an impairment would then
-  // see (and lose, delay, ...) those instead of the packets the wire carries.
-  const char* offload_off = !o.offload ? nullptr : o.pcap ? "--pcap" : o.impaired() ? "impairments" : nullptr;
+  // With offloads the device carries super-packets of many segments, with checksums left
+  // unfinished: a capture records them as they are, so --pcap turns offloads off and its file
+  // shows the packets a wire would carry. Impairments need not: impaired_link cuts what it
+  // impairs into segments itself, and a direction it leaves alone keeps the offloads.
+  const char* offload_off = !o.offload ? nullptr : o.pcap ? "--pcap" : nullptr;
   tunstack::tun_device tun{io, {.name = o.dev, .mtu = o.mtu, .txqueuelen = o.txqueuelen,
                                 .offload = o.offload && offload_off == nullptr}};
   // Not only with -v: without offloads TCP through tunstack costs several times the CPU.
   if (offload_off != nullptr) {
-    log(std::string("offloads off: ") + offload_off + " work" + (o.pcap ? "s" : "") +
+    log(std::string("offloads off: ") + offload_off + " works" +
         " on packets as the wire carries them, not on the kernel's super-packets");
   }
   sink(tunstack::log_level::info,

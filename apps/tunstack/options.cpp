@@ -428,7 +428,7 @@ parse_result parse(const std::vector<std::string>& args, const std::string& prog
   app.add_flag("--no-offload", no_offload,
                "Do not let the kernel coalesce and cut TCP segments and finish checksums (TUN "
                "offloads, on by default: far fewer reads and writes per byte). Always off with "
-               "--pcap and impairments, which work on packets as the wire carries them");
+               "--pcap, which records packets as the wire carries them");
   app.add_option("--busy-poll", o.busy_poll_us,
                  "Keep reading the device for USEC microseconds (0..1000000) after it runs dry "
                  "before sleeping: one CPU spins during traffic, senders no longer pay for waking "

@@ -3,7 +3,14 @@
 // `pipeline` that knows nothing of links: packets go in with their arrival time and come out
 // in release order. The link around the two pipelines reads and writes the inner link and
 // keeps one clock callback armed per direction for the earliest time something falls due.
+//
+// Over a link that offloads (TUN with IFF_VNET_HDR), an impaired direction works on packets as
+// a wire carries them: inbound super-packets are cut into segments before anything happens to
+// them, outbound the stack is told the link takes no offloads. A direction with nothing active
+// passes everything through, super-packets and their metadata included.
 #include "tunstack/netif/impaired_link.hpp"
+
+#include "tcp_segmentation.hpp"
 
 #include <asio/error.hpp>
 
@@ -79,6 +86,7 @@ class pipeline {
   struct entry {
     packet bytes;
     std::uint64_t id;  // which push() it came from (both copies of a duplicate share it)
+    packet_offload offload;  // inbound: whether the checksum is vouched for (or unfinished)
   };
 
   pipeline(const impairment& config, std::uint64_t seed, std::uint64_t stream)
@@ -86,13 +94,20 @@ class pipeline {
 
   /// Takes a packet that arrived at @p now. @returns false if it was dropped for the queue
   /// limit (its first copy).
-  bool push(packet p, nanoseconds now, std::uint64_t id) {
+  bool push(packet p, nanoseconds now, std::uint64_t id, packet_offload offload = {}) {
     ++counters.packets;
     if (random_.chance(config_.loss)) {
       ++counters.lost;
       return true;
     }
     if (random_.chance(config_.corrupt) && !p.empty()) {
+      // A checksum the link vouched for (or left unfinished) is made a real one first and no
+      // longer vouched for: the receiver's check must be able to catch the flipped bit, as on
+      // a wire.
+      if (offload.checksum_trusted) {
+        detail::finish_transport_checksum(p);
+        offload.checksum_trusted = false;
+      }
       const auto bit = static_cast<std::size_t>(random_.uniform() * static_cast<double>(p.size() * 8));
       p[bit / 8] ^= static_cast<std::byte>(1u << (bit % 8));
       ++counters.corrupted;
@@ -113,10 +128,10 @@ class pipeline {
       if (random_.chance(config_.reorder)) {
         ++counters.reordered;
         if (reordered_.empty()) reorder_deadline_ = now + config_.reorder_timeout;
-        reordered_.push_back({std::move(q), id});
+        reordered_.push_back({std::move(q), id, offload});
         continue;
       }
-      schedule({std::move(q), id}, now);
+      schedule({std::move(q), id, offload}, now);
       release_reordered(now);  // the held-back packets go right after the one that followed them
     }
     return first_admitted;
@@ -226,6 +241,7 @@ struct impaired_link::state : std::enable_shared_from_this<impaired_link::state>
   pipeline out;
   std::uint64_t next_id = 0;
   std::uint64_t out_send_errors = 0;
+  std::uint64_t in_segmented = 0;  // inbound super-packets cut into segments
 
   // Inbound waiting.
   std::function<void(std::error_code)> waiter;
@@ -241,14 +257,55 @@ struct impaired_link::state : std::enable_shared_from_this<impaired_link::state>
     for (std::size_t i = 0; i < max_pull && !pending_error; ++i) {
       std::error_code ec;
       const std::array<asio::mutable_buffer, 1> b{asio::buffer(scratch)};
-      const std::size_t n = inner.receive(b, ec);
+      packet_offload offload;
+      const std::size_t n = inner.receive_offloaded(b, offload, ec);
       if (ec == asio::error::would_block) return;
       if (ec) {
         pending_error = ec;  // device gone, or a packet too large: the caller hears of it
         return;
       }
-      in.push(packet(scratch.begin(), scratch.begin() + static_cast<std::ptrdiff_t>(n)), clock.now(), next_id++);
+      const std::span<const std::byte> bytes{scratch.data(), n};
+      if (offload.segment_size != 0) {
+        // A super-packet stands for many packets on the wire: each is impaired on its own. Its
+        // checksum covers all of them, so one the link does not vouch for is checked once here;
+        // the segments get checksums of their own, right ones, vouched for from then on. One
+        // that cannot be cut (or is wrong) goes on whole, for the stack to judge.
+        if (offload.checksum_trusted || detail::transport_checksum_ok(bytes)) {
+          auto segments = detail::segment_tcp(bytes, offload.segment_size);
+          if (!segments.empty()) {
+            ++in_segmented;
+            const nanoseconds now = clock.now();
+            for (auto& segment : segments) {
+              in.push(std::move(segment), now, next_id++, {.checksum_trusted = true});
+            }
+            continue;
+          }
+        }
+      }
+      in.push(packet(bytes.begin(), bytes.end()), clock.now(), next_id++, offload);
     }
+  }
+
+  // The next due inbound packet into @p buffers, with its metadata; would_block if none.
+  std::size_t take_due(std::span<const asio::mutable_buffer> buffers, packet_offload& offload, bool finish_checksum,
+                       std::error_code& ec) {
+    pull_inbound();
+    if (auto e = in.pop_due(clock.now())) {
+      // A caller that knows nothing of offloads gets the checksum finished, as a device would.
+      if (finish_checksum && e->offload.checksum_trusted) detail::finish_transport_checksum(e->bytes);
+      const std::size_t copied = asio::buffer_copy(buffers, asio::buffer(e->bytes));
+      ec = copied < e->bytes.size() ? std::error_code{asio::error::message_size} : std::error_code{};
+      offload = e->offload;
+      return copied;
+    }
+    offload = {};
+    if (pending_error) {
+      ec = std::exchange(pending_error, {});
+      return 0;
+    }
+    arm(in, in_armed, &state::on_in_due);
+    ec = asio::error::would_block;
+    return 0;
   }
 
   // Completes the pending wait through the clock's executor (call_at never runs inline).
@@ -346,6 +403,14 @@ std::string impaired_link::name() const { return state_->inner.name(); }
 
 std::size_t impaired_link::mtu() const noexcept { return state_->inner.mtu(); }
 
+std::size_t impaired_link::max_packet_size() const noexcept { return state_->inner.max_packet_size(); }
+
+send_offloads impaired_link::send_offload_support() const noexcept {
+  // Impaired packets must be the wire's: whole checksums (a corrupted bit must show) and one
+  // segment per packet (a loss is one segment's).
+  return state_->out_active ? send_offloads{} : state_->inner.send_offload_support();
+}
+
 std::size_t impaired_link::receive(std::span<const asio::mutable_buffer> buffers, std::error_code& ec) noexcept {
   state& s = *state_;
   if (!s.in_active) {
@@ -353,19 +418,19 @@ std::size_t impaired_link::receive(std::span<const asio::mutable_buffer> buffers
     if (!ec) ++s.in.counters.packets;
     return n;
   }
-  s.pull_inbound();
-  if (auto e = s.in.pop_due(s.clock.now())) {
-    const std::size_t copied = asio::buffer_copy(buffers, asio::buffer(e->bytes));
-    ec = copied < e->bytes.size() ? std::error_code{asio::error::message_size} : std::error_code{};
-    return copied;
+  packet_offload ignored;
+  return s.take_due(buffers, ignored, true, ec);
+}
+
+std::size_t impaired_link::receive_offloaded(std::span<const asio::mutable_buffer> buffers, packet_offload& offload,
+                                             std::error_code& ec) noexcept {
+  state& s = *state_;
+  if (!s.in_active) {
+    const std::size_t n = s.inner.receive_offloaded(buffers, offload, ec);
+    if (!ec) ++s.in.counters.packets;
+    return n;
   }
-  if (s.pending_error) {
-    ec = std::exchange(s.pending_error, {});
-    return 0;
-  }
-  s.arm(s.in, s.in_armed, &state::on_in_due);
-  ec = asio::error::would_block;
-  return 0;
+  return s.take_due(buffers, offload, false, ec);
 }
 
 void impaired_link::send(std::span<const asio::const_buffer> buffers, std::error_code& ec) noexcept {
@@ -382,6 +447,17 @@ void impaired_link::send(std::span<const asio::const_buffer> buffers, std::error
   ec = s.flush_out(id);
   if (!admitted) ec = asio::error::no_buffer_space;
   s.arm(s.out, s.out_armed, &state::on_out_due);
+}
+
+void impaired_link::send_offloaded(std::span<const asio::const_buffer> buffers, const packet_offload& offload,
+                                   std::error_code& ec) noexcept {
+  state& s = *state_;
+  if (!s.out_active) {
+    s.inner.send_offloaded(buffers, offload, ec);
+    if (!ec) ++s.out.counters.packets;
+    return;
+  }
+  link::send_offloaded(buffers, offload, ec);  // ordinary packets only (send_offload_support)
 }
 
 void impaired_link::async_wait_readable(std::function<void(std::error_code)> handler) {
@@ -423,6 +499,7 @@ std::vector<link_counter> impaired_link::counters() const {
   add("in", state_->in.counters);
   add("out", state_->out.counters);
   all.push_back({"impair_out_send_errors", state_->out_send_errors});
+  all.push_back({"impair_in_segmented", state_->in_segmented});
   return all;
 }
 

@@ -147,6 +147,21 @@ void capture_link::send(std::span<const asio::const_buffer> buffers, std::error_
   record(contiguous(buffers, size, gather_), size);
 }
 
+std::size_t capture_link::receive_offloaded(std::span<const asio::mutable_buffer> buffers, packet_offload& offload,
+                                            std::error_code& ec) noexcept {
+  const std::size_t n = inner_.receive_offloaded(buffers, offload, ec);
+  if (!ec) record(contiguous(buffers, n, gather_), n);
+  return n;
+}
+
+void capture_link::send_offloaded(std::span<const asio::const_buffer> buffers, const packet_offload& offload,
+                                  std::error_code& ec) noexcept {
+  inner_.send_offloaded(buffers, offload, ec);
+  if (ec) return;
+  const std::size_t size = asio::buffer_size(buffers);
+  record(contiguous(buffers, size, gather_), size);
+}
+
 void capture_link::record(const std::byte* bytes, std::size_t size) noexcept {
   const std::chrono::nanoseconds t = std::max(options_.clock(), std::chrono::nanoseconds{0});
   pcap_pkthdr header{};

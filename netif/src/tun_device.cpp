@@ -284,6 +284,47 @@ struct tun_device::virtio_header {
   virtio_net_hdr h{};
 };
 
+namespace {
+
+// A persistent device keeps the virtio-net header size and byte order its last owner chose
+// (QEMU, for one, uses 12-byte headers, and a big-endian guest's byte order): left as they are,
+// the kernel would cut every read and write at another place than we do. So both are set each
+// time the header is used: the 10-byte struct virtio_net_hdr, little-endian, as the fields are
+// read and written here (on a little-endian host that is also the default; on a big-endian one
+// it is not).
+void set_vnet_header_format(int fd, const std::string& name) {
+  auto refused = [&name](const char* request, const std::string& what) {
+    const int e = errno;
+    throw device_error(reason::other, errno_code(e),
+                       "cannot use offloads on " + name + ": the kernel refused to " + what + " (" + request +
+                           ": " + errno_code(e).message() + "). Run without them (tunstack --no-offload; "
+                           "in the library, tun_options::offload = false)");
+  };
+  int size = sizeof(virtio_net_hdr);
+  if (::ioctl(fd, TUNSETVNETHDRSZ, &size) != 0) {
+    refused("TUNSETVNETHDRSZ", "set its virtio-net header size to " + std::to_string(size) + " bytes");
+  }
+  int little_endian = 1;
+  if (::ioctl(fd, TUNSETVNETLE, &little_endian) != 0) {
+    refused("TUNSETVNETLE", "make its virtio-net headers little-endian");
+  }
+}
+
+// Without the header, the device must offload nothing: a persistent device keeps the offloads
+// of its last owner (a tunstack run with them, for one), and the kernel would then hand over
+// super-packets and unfinished checksums with no header to say so, which no TCP can take.
+void clear_offloads(int fd, const std::string& name) {
+  if (::ioctl(fd, TUNSETOFFLOAD, 0U) != 0) {
+    const int e = errno;
+    throw device_error(reason::other, errno_code(e),
+                       "cannot turn the offloads of " + name + " off (TUNSETOFFLOAD: " + errno_code(e).message() +
+                           "): a persistent device keeps those its last owner set, and TCP would not work. "
+                           "Run with offloads, or delete and re-create the device (sudo ip link delete " + name + ")");
+  }
+}
+
+}  // namespace
+
 tun_device::tun_device(asio::io_context& io, const tun_options& options)
     : descriptor_(io), name_(options.name), mtu_(options.mtu) {
   if (!valid_interface_name(options.name)) {
@@ -331,10 +372,13 @@ tun_device::tun_device(asio::io_context& io, const tun_options& options)
   name_ = ifr.ifr_name;  // the kernel fills in "%d" patterns
   descriptor_.assign(std::exchange(guard.fd, -1));
   vnet_header_ = vnet;
+  if (vnet) set_vnet_header_format(descriptor_.native_handle(), name_);
   if (!options.offload) {
     offload_status_ = "off (turned off)";
+    clear_offloads(descriptor_.native_handle(), name_);
   } else if (!vnet) {
     offload_status_ = "off (this kernel's TUN driver has no IFF_VNET_HDR)";
+    clear_offloads(descriptor_.native_handle(), name_);
   } else {
     enable_offloads();
   }

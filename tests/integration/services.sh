@@ -1,8 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-3-Clause
 # services.sh - the tunstack program's services, with the kernel's own tools as clients: the
-# HTTP server (status page, /stats.json, /metrics, keep-alive, static files, traversal
-# attempts, error statuses, every limit), TCP echo full duplex, UDP echo, discard.
+# HTTP server (status page, /stats.json, /metrics, keep-alive, static files, conditional GETs,
+# traversal attempts, error statuses, other HTTP versions, Expect: 100-continue, every limit),
+# TCP echo full duplex, UDP echo, discard.
 . "$(dirname "$0")/lib.sh"
 require_root_and_tun
 require_tools curl jq nc
@@ -97,6 +98,19 @@ grep -q "^Last-Modified: " "$WORK/big.head" || fail "no Last-Modified"
 [ "$(in_ns curl -s -o /dev/null -w '%{content_type}' "$BASE/sub/")" = "text/html; charset=utf-8" ] || fail "index.html of a directory"
 log "ok: a 4 MiB file arrives byte-identical; Last-Modified/If-Modified-Since give 304"
 
+# If-Modified-Since in the two obsolete formats RFC 9110 5.6.7 has recipients accept too; an
+# invalid date is ignored (the file is sent). HEAD: the status is what matters.
+modified=$(date -u -d "$(sed -n 's/^Last-Modified: //p' "$WORK/big.head" | tr -d '\r')" +%s) || fail "Last-Modified is not a date"
+since() { in_ns curl -s -I -o /dev/null -w '%{http_code}' -H "If-Modified-Since: $1" "$BASE/big.bin"; }
+rfc850() { LC_ALL=C date -u -d "@$1" '+%A, %d-%b-%y %H:%M:%S GMT'; }
+asctime() { LC_ALL=C date -u -d "@$1" '+%a %b %e %H:%M:%S %Y'; }
+[ "$(since "$(rfc850 "$modified")")" = 304 ] || fail "If-Modified-Since in RFC 850 form ($(rfc850 "$modified")) did not give 304"
+[ "$(since "$(asctime "$modified")")" = 304 ] || fail "If-Modified-Since in asctime form ($(asctime "$modified")) did not give 304"
+[ "$(since "$(asctime $((modified - 1)))")" = 200 ] || fail "If-Modified-Since a second before Last-Modified did not give 200"
+[ "$(since "not a date")" = 200 ] || fail "an invalid If-Modified-Since was not ignored"
+[ "$(since "Fri, 31 Nov 2099 00:00:00 GMT")" = 200 ] || fail "If-Modified-Since on a day that does not exist was not ignored"
+log "ok: If-Modified-Since as RFC 850 and asctime dates give 304; invalid ones are ignored"
+
 # Small files are served from memory for up to a second after they were read: a change shows
 # after that, and a removed file is gone.
 [ "$(in_ns curl -sf "$BASE/sub/index.html")" = "<h1>hello</h1>" ] || fail "sub/index.html"
@@ -130,6 +144,42 @@ log "ok: 404, and traversal by ../, %2e%2e, %2f, NUL and symlink all refused"
   fail "--http-max-headers 10: not 431"
 [ "$(code -X POST --data-binary "$(head -c 2000 /dev/zero | tr '\0' c)" "$BASE/")" = 413 ] || fail "--http-max-body 1000: not 413"
 log "ok: 405, 505, 400, and the limits give 414, 431 (size), 431 (count), 413"
+
+# Other HTTP versions get 505; HTTP/2's connection preface (RFC 9113 3.4) too, as sent by hand
+# and by curl (which then fails: it cannot read an HTTP/1.1 answer as HTTP/2 frames).
+[ "$(http_raw 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n')" = 505 ] || fail "the HTTP/2 connection preface is not 505"
+[ "$(http_raw 'GET / HTTP/3.0\r\nHost: a\r\n\r\n')" = 505 ] || fail "HTTP/3.0 is not 505"
+[ "$(http_raw 'GET / HTTP/0.9\r\n\r\n')" = 505 ] || fail "HTTP/0.9 is not 505"
+fivexx=$(service_counter http tcp 'extra.responses_5xx // 0')
+if in_ns curl -s --http2-prior-knowledge --max-time 5 -o /dev/null "$BASE/"; then fail "curl --http2-prior-knowledge succeeded"; fi
+[ "$(service_counter http tcp 'extra.responses_5xx // 0')" = $((fivexx + 1)) ] ||
+  fail "curl --http2-prior-knowledge was not answered with a 5xx status"
+log "ok: the HTTP/2 preface (by hand and from curl --http2-prior-knowledge), HTTP/3.0 and 0.9 get 505"
+
+# Expect: 100-continue (RFC 9110 10.1.1): curl holds the body back until the server answers,
+# here for up to 30 s of a request's 10: a server that waited for the body would fail each
+# request. A body we read gets "100 Continue" first; a request we refuse from its head (405
+# for POST, 413 over --http-max-body) gets its final status at once, and the body is never
+# sent (curl's size_upload 0).
+head -c 600 /dev/zero | tr '\0' d >"$WORK/body.600"
+expect100() { in_ns curl -s --expect100-timeout 30 --max-time 10 -H 'Expect: 100-continue' "$@"; }
+got=$(expect100 -X GET --data-binary @"$WORK/body.600" -D "$WORK/e100.head" -o /dev/null -w '%{http_code} %{size_upload}' "$BASE/metrics")
+[ "$got" = "200 600" ] || fail "GET with a 600-byte body and Expect: 100-continue: '$got' (status, bytes sent), expected '200 600'"
+grep -q "^HTTP/1.1 100 Continue" "$WORK/e100.head" || fail "no '100 Continue' before the body"
+expect100 -v -X GET --data-binary @"$WORK/body.600" -o /dev/null -o /dev/null "$BASE/metrics" "$BASE/" 2>"$WORK/e100.err" ||
+  fail "two requests with bodies on one connection failed"
+[ "$(grep -c '^< HTTP/1.1 100 Continue' "$WORK/e100.err")" = 2 ] && [ "$(grep -c '^< HTTP/1.1 200 OK' "$WORK/e100.err")" = 2 ] &&
+  grep -q 'Re-using existing connection' "$WORK/e100.err" ||
+  { grep '^[<*]' "$WORK/e100.err" | head -20; fail "the second request after a 100-continue body was not answered on the same connection"; }
+got=$(expect100 -X POST --data-binary @"$WORK/body.600" -o /dev/null -w '%{http_code} %{size_upload}' "$BASE/")
+[ "$got" = "405 0" ] || fail "POST with Expect: 100-continue: '$got' (status, bytes sent), expected '405 0'"
+head -c 2000000 /dev/zero >"$WORK/body.big"
+in_ns curl -s -v --max-time 10 -X POST --data-binary @"$WORK/body.big" -o /dev/null -w '%{http_code} %{size_upload}\n' "$BASE/" \
+  >"$WORK/e413.out" 2>"$WORK/e413.err"
+grep -q '^> Expect: 100-continue' "$WORK/e413.err" || fail "curl sent no Expect: 100-continue with a 2 MB body (it does above 1 MiB)"
+[ "$(cat "$WORK/e413.out")" = "413 0" ] || fail "a 2 MB POST body (curl's own Expect): '$(cat "$WORK/e413.out")', expected '413 0'"
+[ "$(in_ns curl -s -o /dev/null -w '%{http_code}' -H 'Expect: teapot' "$BASE/")" = 417 ] || fail "an unknown expectation is not 417"
+log "ok: Expect: 100-continue gets 100 before the body, or 405/413 at once without it; other expectations 417"
 
 # Slowloris: a client that dribbles its header lines is dropped with 408 after
 # --http-header-timeout (2 s), while a normal client is served meanwhile.

@@ -142,6 +142,19 @@ class tcp_peer {
 
   void ack() { send({.seq = snd_nxt, .ack = rcv_nxt, .flags = tcp_flag::ack, .window = window}); }
 
+  /// A data segment from the peer as the kernel hands it over with offloads (not sent; snd_nxt
+  /// stays): one IP packet with many segments' worth of @p data (a super-packet), its TCP
+  /// checksum field set to @p checksum instead of a computed one (the kernel leaves the
+  /// pseudo-header sum there). Inject it with the packet_offload to go with it.
+  bytes super_packet(const bytes& data, std::uint16_t checksum) const {
+    const bytes segment = build_tcp({.src_port = port_, .dst_port = stack_port_, .seq = snd_nxt, .ack = rcv_nxt,
+                                     .flags = tcp_flag::ack | tcp_flag::psh, .window = window,
+                                     .payload = data, .checksum = checksum},
+                                    me_, stack_);
+    if (me_.is_v4()) return build_ipv4({.protocol = 6, .src = me_.to_v4(), .dst = stack_.to_v4()}, segment);
+    return build_ipv6({.next_header = 6, .src = me_.to_v6(), .dst = stack_.to_v6()}, segment);
+  }
+
   /// Sends data (with ACK and PSH) and advances snd_nxt.
   void send_data(const bytes& payload) {
     send({.seq = snd_nxt, .ack = rcv_nxt, .flags = tcp_flag::ack | tcp_flag::psh, .window = window, .payload = payload});

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // http_test.cpp - the HTTP server's pure parts: the strict request parser on good, odd and
-// malformed requests (each malformed one gets its 4xx/5xx), response heads, HTTP dates, and
-// the --www path resolution that must never leave the served directory, and the small-file
-// cache that must let a changed file show within its revalidation time.
+// malformed requests (each malformed one gets its 4xx/5xx, other HTTP versions 505, Expect
+// 100-continue or 417), response heads, HTTP dates in their three formats and conditional
+// GETs, the --www path resolution that must never leave the served directory, and the
+// small-file cache that must let a changed file show within its revalidation time.
 #include "http/file_cache.hpp"
 #include "http/request.hpp"
 #include "http/response.hpp"
@@ -122,6 +123,53 @@ TEST_CASE("http parser: malformed requests get the right error status") {
   CHECK(error_status(std::string("GET /\0 HTTP/1.1\r\nHost: a\r\n\r\n", 29)) == 400);
 }
 
+TEST_CASE("http parser: another major version is 505, whatever the rest of the request line") {
+  // HTTP/2's connection preface (RFC 9113 3.4), as curl --http2-prior-knowledge sends it.
+  const std::string preface = std::string("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n") + std::string("\0\0\x12\x04\0", 5);
+  const auto r = parse(preface);
+  REQUIRE(r.what == parse_result::kind::error);
+  CHECK(r.status == 505);
+  CHECK(r.reason.find("HTTP/2.0") != std::string::npos);
+  for (std::size_t cut = 0; cut < 18; ++cut) {  // up to the empty line: more is needed
+    CAPTURE(cut);
+    CHECK(parse(preface.substr(0, cut)).what == parse_result::kind::incomplete);
+  }
+  CHECK(error_status("GET / HTTP/2.0\r\nHost: a\r\n\r\n") == 505);
+  CHECK(error_status("GET / HTTP/3.0\r\nHost: a\r\n\r\n") == 505);
+  CHECK(error_status("GET / HTTP/0.9\r\n\r\n") == 505);
+  CHECK(error_status("BR(W coffee HTTP/2.0\r\n\r\n") == 505);  // neither method nor target is HTTP/1.1's
+  // Not an HTTP-version at all (RFC 9112 2.3: "HTTP/" DIGIT "." DIGIT, case-sensitive): 400.
+  CHECK(error_status("GET / HTTP/2\r\nHost: a\r\n\r\n") == 400);
+  CHECK(error_status("GET / HTTP/10.0\r\nHost: a\r\n\r\n") == 400);
+  CHECK(error_status("GET / http/1.1\r\nHost: a\r\n\r\n") == 400);
+  CHECK(error_status("GET / HTTP/1.x\r\nHost: a\r\n\r\n") == 400);
+  CHECK(error_status("GET /\r\n\r\n") == 400);  // HTTP/0.9's request line has no version
+  // A later 1.x is answered as 1.1; 1.0 as 1.0.
+  CHECK(complete("GET / HTTP/1.9\r\nHost: a\r\n\r\n").minor_version == 1);
+  CHECK(complete("GET / HTTP/1.0\r\n\r\n").minor_version == 0);
+}
+
+TEST_CASE("http parser: Expect: 100-continue is noted, other expectations are 417") {
+  const auto r = complete("POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n");
+  CHECK(r.expect_continue);
+  CHECK(r.content_length == 5);
+  CHECK(complete("PUT / HTTP/1.1\r\nHost: a\r\nExpect: 100-Continue\r\nContent-Length: 1\r\n\r\n").expect_continue);  // case-insensitive
+  CHECK(complete("GET / HTTP/1.1\r\nHost: a\r\nExpect: ,100-continue,\r\n\r\n").expect_continue);  // empty list members
+  CHECK_FALSE(complete("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\n").expect_continue);
+  // HTTP/1.0 has no Expect: ignored, whatever it says (RFC 9110 10.1.1 for 100-continue).
+  CHECK_FALSE(complete("POST / HTTP/1.0\r\nContent-Length: 1\r\nExpect: 100-continue\r\n\r\n").expect_continue);
+  CHECK(complete("POST / HTTP/1.0\r\nContent-Length: 1\r\nExpect: teapot\r\n\r\n").method == "POST");
+  CHECK(error_status("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nExpect: teapot\r\n\r\n") == 417);
+  CHECK(error_status("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nExpect: 100-continue, x=1\r\n\r\n") == 417);
+  CHECK(error_status("POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nExpect: 200-ok\r\n\r\n") == 417);
+  CHECK(error_status("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nExpect: 100-continue=1\r\n\r\n") == 417);
+  // A body over the limit is refused from the head: 413 before the client sends it.
+  const limits l{.max_body = 10};
+  CHECK(error_status("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\nExpect: 100-continue\r\n\r\n", l) == 413);
+  CHECK(reason_phrase(100) == "Continue");
+  CHECK(reason_phrase(417) == "Expectation Failed");
+}
+
 TEST_CASE("http parser: limits are enforced before the request is complete") {
   const limits l{.max_request_line = 64, .max_header_bytes = 256, .max_headers = 3, .max_body = 10};
   CHECK(error_status("GET /" + std::string(100, 'a'), l) == 414);  // no line end yet, already too long
@@ -142,14 +190,76 @@ TEST_CASE("http response: the head carries status line Date Server type length a
   CHECK(serialize(not_modified, t).find("Content-Length") == std::string::npos);
 }
 
-TEST_CASE("http dates: RFC 9110 IMF-fixdate both ways") {
+TEST_CASE("http dates: IMF-fixdate written, and all three RFC 9110 formats read") {
   const auto t = std::chrono::system_clock::from_time_t(784111777);
   CHECK(http_date(t) == "Sun, 06 Nov 1994 08:49:37 GMT");
-  CHECK(parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT") == std::optional{t});
-  CHECK_FALSE(parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT").has_value());  // obsolete RFC 850 form
-  CHECK_FALSE(parse_http_date("Sun, 06 Nov 1994 08:49:37 UTC").has_value());
-  CHECK_FALSE(parse_http_date("Sun, 36 Nov 1994 08:49:37 GMT").has_value());
-  CHECK_FALSE(parse_http_date("").has_value());
+  // The three examples of RFC 9110 5.6.7, all the same instant.
+  CHECK(parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT") == std::optional{t});   // IMF-fixdate
+  CHECK(parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT") == std::optional{t});  // obsolete RFC 850
+  CHECK(parse_http_date("Sun Nov  6 08:49:37 1994") == std::optional{t});        // asctime
+  CHECK(parse_http_date(http_date(t)) == std::optional{t});
+  const auto t16 = std::chrono::system_clock::from_time_t(784975777);  // 16 Nov 1994
+  CHECK(parse_http_date("Wed Nov 16 08:49:37 1994") == std::optional{t16});
+  CHECK(parse_http_date("Sun Nov 06 08:49:37 1994") == std::optional{t});  // 2DIGIT is allowed too
+  CHECK(parse_http_date("Thu, 29 Feb 1996 12:00:00 GMT") == std::optional{std::chrono::system_clock::from_time_t(825595200)});
+  // A leap second is the first second of the next minute.
+  CHECK(parse_http_date("Sat, 31 Dec 2016 23:59:60 GMT") == std::optional{std::chrono::system_clock::from_time_t(1483228800)});
+}
+
+TEST_CASE("http dates: anything but the three formats, or a date that does not exist, is invalid") {
+  for (const char* bad : {
+           "", "Sun, 06 Nov 1994 08:49:37 UTC", "Sun, 06 Nov 1994 08:49:37", "Sun, 06 Nov 1994 08:49:37 GMT ",
+           " Sun, 06 Nov 1994 08:49:37 GMT", "sun, 06 nov 1994 08:49:37 gmt",  // case-sensitive
+           "Sun, 6 Nov 1994 08:49:37 GMT",                                     // IMF: two-digit day
+           "Sun,06 Nov 1994 08:49:37 GMT", "Sun, 06 Nov 94 08:49:37 GMT", "Sun, 06-Nov-1994 08:49:37 GMT",
+           "Sunday, 06 Nov 1994 08:49:37 GMT",                                 // IMF with a long day name
+           "Sun, 06-Nov-94 08:49:37 GMT",                                      // RFC 850 with a short one
+           "Sunday, 06-Nov-1994 08:49:37 GMT", "Sunday, 6-Nov-94 08:49:37 GMT",
+           "Sun Nov 6 08:49:37 1994",                                          // asctime: one space, one digit
+           "Sun Nov  6 08:49:37 94", "Sun Nov  6 08:49:37 1994 GMT", "Sun Nov   6 08:49:37 1994",
+           "Son, 06 Nov 1994 08:49:37 GMT", "Sun, 06 Noe 1994 08:49:37 GMT",
+           "Sun, 36 Nov 1994 08:49:37 GMT", "Sun, 31 Nov 1994 08:49:37 GMT", "Sun, 00 Nov 1994 08:49:37 GMT",
+           "Sun, 29 Feb 1995 08:49:37 GMT", "Sun, 06 Nov 1994 24:00:00 GMT", "Sun, 06 Nov 1994 08:60:00 GMT",
+           "Sun, 06 Nov 1994 08:49:61 GMT", "Sun, 06 Nov 1994 8:49:37 GMT", "Sun, 06 Nov 1994 08:49:3x GMT",
+           "Sun, 06 Nov 1899 08:49:37 GMT", "Sun, 06 Nov 9999 08:49:37 GMT",  // outside system_clock's range
+           "1994-11-06T08:49:37Z", "784111777", "yesterday"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(parse_http_date(bad).has_value());
+  }
+}
+
+TEST_CASE("http dates: an RFC 850 two-digit year is at most 50 years after now") {
+  const auto now = std::chrono::system_clock::from_time_t(1748736000);  // 1 Jun 2025
+  using std::chrono::system_clock;
+  CHECK(parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT", now) == std::optional{system_clock::from_time_t(784111777)});
+  CHECK(parse_http_date("Wednesday, 06-Nov-30 08:49:37 GMT", now) == std::optional{system_clock::from_time_t(1920185377)});
+  // 1 Jan 2075 is less than 50 years ahead; 1 Dec 2075 more, so it is 1975.
+  CHECK(parse_http_date("Tuesday, 01-Jan-75 00:00:00 GMT", now) == std::optional{system_clock::from_time_t(3313526400)});
+  CHECK(parse_http_date("Monday, 01-Dec-75 00:00:00 GMT", now) == std::optional{system_clock::from_time_t(186624000)});
+  // Later, the same digits mean a later century (2094 is less than 50 years after 2090).
+  const auto later = system_clock::from_time_t(1748736000) + std::chrono::years(65);
+  const auto t2094 = parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT", later);
+  REQUIRE(t2094.has_value());
+  CHECK(*t2094 - system_clock::from_time_t(784111777) > std::chrono::years(99));
+}
+
+TEST_CASE("http conditional GET: If-Modified-Since in any format, ignored when invalid, repeated or after If-None-Match") {
+  const auto modified = std::chrono::system_clock::from_time_t(784111777);  // Sun, 06 Nov 1994 08:49:37 GMT
+  auto with = [](std::string fields) { return complete("GET /f HTTP/1.1\r\nHost: a\r\n" + fields + "\r\n"); };
+  CHECK_FALSE(not_modified(with(""), modified));
+  CHECK(not_modified(with("If-Modified-Since: Sun, 06 Nov 1994 08:49:37 GMT\r\n"), modified));
+  CHECK(not_modified(with("If-Modified-Since: Sunday, 06-Nov-94 08:49:37 GMT\r\n"), modified));
+  CHECK(not_modified(with("If-Modified-Since: Sun Nov  6 08:49:37 1994\r\n"), modified));
+  CHECK(not_modified(with("if-modified-since: Mon, 07 Nov 1994 00:00:00 GMT\r\n"), modified));  // later: not modified
+  CHECK_FALSE(not_modified(with("If-Modified-Since: Sun, 06 Nov 1994 08:49:36 GMT\r\n"), modified));  // a second before
+  // Invalid dates are ignored (RFC 9110 13.1.3): the file is sent, not a 304.
+  CHECK_FALSE(not_modified(with("If-Modified-Since: garbage\r\n"), modified));
+  CHECK_FALSE(not_modified(with("If-Modified-Since: Sun, 31 Nov 1994 08:49:37 GMT\r\n"), modified));
+  CHECK_FALSE(not_modified(with("If-Modified-Since: Mon, 07 Nov 1994 00:00:00 GMT\r\n"
+                                "If-Modified-Since: Mon, 07 Nov 1994 00:00:00 GMT\r\n"), modified));
+  // If-None-Match decides alone: no tag of ours can match, "*" matches any current file.
+  CHECK_FALSE(not_modified(with("If-None-Match: \"abc\"\r\nIf-Modified-Since: Mon, 07 Nov 1994 00:00:00 GMT\r\n"), modified));
+  CHECK(not_modified(with("If-None-Match: *\r\n"), modified));
 }
 
 TEST_CASE("http pages: error pages and escaping") {

@@ -3,10 +3,13 @@
 // over an in-memory link: each impairment happens at its configured rate as measured from the
 // packets that come out (sequence numbers and a doubled header in every payload tell lost,
 // duplicated, corrupted and reordered packets apart), delays are exact, a seed repeats a run,
-// and the counters reach the stack's statistics.
+// the counters reach the stack's statistics, and over a link that offloads, impaired packets
+// are the wire's (super-packets cut into segments, none sent, corruption caught).
 #include "tunstack/netif/impaired_link.hpp"
 
 #include "packet.hpp"
+#include "tcp_peer.hpp"
+#include "test_stack.hpp"
 #include "tunstack/netif/manual_link_clock.hpp"
 #include "tunstack/netif/memory_link.hpp"
 #include "tunstack/stack.hpp"
@@ -15,10 +18,12 @@
 #include <asio/io_context.hpp>
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <array>
 #include <bit>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -558,4 +563,282 @@ TEST_CASE("impaired_link: under a real stack, its counters reach interface_stats
     CHECK(device.count("impair_out_send_errors") == 1);
     CHECK(stats.interfaces[0].link.rx_packets == 2);
   }
+}
+
+// ---- Over a link that offloads (TUN with IFF_VNET_HDR) --------------------------------------
+
+namespace {
+
+packet pattern(std::size_t n, unsigned seed) {
+  packet b(n);
+  for (std::size_t i = 0; i < n; ++i) b[i] = static_cast<std::byte>((i * 131 + seed) % 251);
+  return b;
+}
+
+// A TCP super-packet from the kernel side: @p data after seq 1000, PSH and FIN set, its
+// checksum field left as 0x1234 (the kernel's pseudo-header sum would be there).
+packet super_packet(const packet& data, bool v6) {
+  using namespace tunstack::testing;
+  const auto src = v6 ? asio::ip::make_address("fd00:3::1") : asio::ip::make_address("10.0.3.1");
+  const auto dst = v6 ? asio::ip::make_address("fd00:3::50") : asio::ip::make_address("10.0.3.50");
+  const packet tcp = build_tcp({.seq = 1000, .ack = 1, .flags = tcp_flag::ack | tcp_flag::psh | tcp_flag::fin,
+                                .payload = data, .checksum = 0x1234},
+                               src, dst);
+  if (v6) return build_ipv6({.next_header = 6, .src = src.to_v6(), .dst = dst.to_v6()}, tcp);
+  return build_ipv4({.id = 0x0100, .protocol = 6, .src = src.to_v4(), .dst = dst.to_v4()}, tcp);
+}
+
+}  // namespace
+
+TEST_CASE("impaired_link: an inbound super-packet is cut into segments with right checksums, each impaired on its own") {
+  using namespace tunstack::testing;
+  bool v6 = false;
+  SUBCASE("IPv4") { v6 = false; }
+  SUBCASE("IPv6") { v6 = true; }
+  harness h{config_for(way::in, {.loss = 30}, 5)};
+  h.wire.enable_offloads();
+  CHECK(h.link->max_packet_size() == 65535);  // the wire's: the super-packet arrives whole
+  const packet data = pattern(20000, 1);
+  const std::size_t mss = v6 ? 1440 : 1460;  // MTU 1500
+  h.wire.inject(super_packet(data, v6), {.checksum_trusted = true, .segment_size = static_cast<std::uint16_t>(mss)});
+  h.settle();
+
+  // 20,000 bytes in segments of the MSS: 14, of which 30% (in expectation) are lost.
+  CHECK(h.counter("impair_in_segmented") == 1);
+  CHECK(h.counter("impair_in_packets") == 14);
+  const std::uint64_t lost = h.counter("impair_in_lost");
+  CHECK(lost > 0);
+  CHECK(lost < 14);
+  REQUIRE(h.delivered.size() == 14 - lost);
+  REQUIRE(h.read_errors.empty());
+  std::set<std::size_t> indexes;
+  for (const auto& [at, p] : h.delivered) {
+    // What a wire would carry: an ordinary packet with its own lengths and, since this reader
+    // knows nothing of offloads (receive()), a finished checksum.
+    const std::size_t ip_header = v6 ? 40 : 20;
+    REQUIRE(p.size() > ip_header);
+    CHECK(p.size() <= 1500);
+    const tcp_view tcp{std::span<const std::byte>(p).subspan(ip_header)};
+    REQUIRE(tcp.valid());
+    const std::size_t offset = tcp.seq() - 1000;
+    REQUIRE(offset % mss == 0);
+    const std::size_t index = offset / mss;
+    indexes.insert(index);
+    const std::size_t n = std::min<std::size_t>(mss, data.size() - offset);
+    CHECK(tcp.payload().size() == n);
+    CHECK(std::equal(tcp.payload().begin(), tcp.payload().end(), data.begin() + static_cast<std::ptrdiff_t>(offset)));
+    const bool last = index == 13;
+    CHECK(tcp.has(tcp_flag::psh) == last);  // PSH and FIN end the run
+    CHECK(tcp.has(tcp_flag::fin) == last);
+    CHECK(tcp.has(tcp_flag::ack));
+    if (v6) {
+      CHECK(get16(p, 4) == p.size() - 40);
+      CHECK(tcp.checksum_ok(asio::ip::make_address("fd00:3::1"), asio::ip::make_address("fd00:3::50")));
+    } else {
+      const ipv4_view ip{p};
+      REQUIRE(ip.valid());
+      CHECK(ip.total_length() == p.size());
+      CHECK(ip.header_checksum_ok());
+      CHECK(ip.id() == 0x0100 + index);  // counting up, as the kernel's segmentation does
+      CHECK(tcp.checksum_ok(asio::ip::make_address("10.0.3.1"), asio::ip::make_address("10.0.3.50")));
+    }
+  }
+  CHECK(indexes.size() == h.delivered.size());  // each segment once
+}
+
+TEST_CASE("impaired_link: an unimpaired direction passes offloads through; an impaired one takes none") {
+  asio::io_context io;
+  manual_link_clock clock{io.get_executor()};
+  memory_link wire{io.get_executor()};
+  wire.enable_offloads();
+  impairment_config config;
+  bool in_passes = false, out_passes = false;
+  SUBCASE("impaired outbound") {
+    config.out.loss = 1;
+    in_passes = true;
+  }
+  SUBCASE("impaired inbound") {
+    config.in.loss = 1;
+    out_passes = true;
+  }
+  impaired_link link{wire, clock, config};
+  CHECK(link.max_packet_size() == 65535);
+  CHECK(link.send_offload_support().super_packets == out_passes);
+  CHECK(link.send_offload_support().partial_checksums == out_passes);
+
+  // Outbound: a super-packet reaches the wire with its metadata, or is refused as a link
+  // without offloads refuses it.
+  const packet super = super_packet(pattern(5000, 2), false);
+  const std::array<asio::const_buffer, 1> b{asio::buffer(super)};
+  const tunstack::netif::packet_offload offload{.segment_size = 1460, .header_length = 40};
+  std::error_code ec;
+  link.send_offloaded(b, offload, ec);
+  if (out_passes) {
+    CHECK_FALSE(ec);
+    const auto sent = wire.take_offloaded();
+    REQUIRE(sent.has_value());
+    CHECK(sent->bytes == super);
+    CHECK(sent->offload.segment_size == 1460);
+  } else {
+    CHECK(ec == asio::error::message_size);
+    CHECK(wire.pending_sent() == 0);
+  }
+
+  // Inbound: without impairment the super-packet comes through whole, metadata and all.
+  if (in_passes) {
+    wire.inject(super, {.checksum_trusted = true, .segment_size = 1460});
+    std::vector<std::byte> buffer(65535);
+    const std::array<asio::mutable_buffer, 1> rb{asio::buffer(buffer)};
+    tunstack::netif::packet_offload got;
+    const std::size_t n = link.receive_offloaded(rb, got, ec);
+    REQUIRE_FALSE(ec);
+    CHECK(packet(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(n)) == super);
+    CHECK(got.segment_size == 1460);
+    CHECK(got.checksum_trusted);
+  }
+}
+
+namespace {
+
+// A stack over an impaired link over a wire that offloads, in virtual time (test_stack::run
+// lets held packets fall due), with one accepted TCP connection.
+struct impaired_stack {
+  tunstack::testing::test_stack t;
+  tunstack::testing::accepted_connection c;
+  explicit impaired_stack(const impairment_config& config)
+      : t("10.0.3.50/24", tunstack::testing::test_stack::manual_clock(), true,
+          [config](memory_link& wire, tunstack::netif::link_clock& clock) {
+            return std::make_unique<impaired_link>(wire, clock, config);
+          }),
+        c(t) {}
+
+  std::uint64_t device(const std::string& name) {
+    for (const auto& counter : t.link_stats().device) {
+      if (counter.name == name) return counter.value;
+    }
+    FAIL("no device counter " << name);
+    return 0;
+  }
+
+  // What the socket has received, read until nothing more comes.
+  std::string read_all() {
+    std::string got;
+    for (;;) {
+      std::array<char, 65536> buffer;
+      std::optional<std::size_t> n;
+      c.socket->async_read_some(asio::buffer(buffer), [&](std::error_code ec, std::size_t k) { n = ec ? 0 : k; });
+      t.run();
+      if (!n) {
+        c.socket->cancel();
+        t.run();
+        return got;
+      }
+      got.append(buffer.data(), *n);
+    }
+  }
+};
+
+}  // namespace
+
+TEST_CASE("impaired_link: under a stack over an offloading link, super-packets in become segments and none go out") {
+  using namespace tunstack::testing;
+  impaired_stack s{{.in = {.delay = 1ms}, .out = {.delay = 1ms}, .seed = 1}};
+  auto& [t, c] = s;
+
+  // In: a super-packet the kernel vouched for reaches lwIP as 14 segments, all accepted.
+  const packet data = pattern(20000, 1);
+  const auto before = t.st.stats().tcp;
+  t.wire.inject(c.peer.super_packet(data, 0x1234), {.checksum_trusted = true, .segment_size = 1460});
+  t.run();
+  c.peer.snd_nxt += static_cast<std::uint32_t>(data.size());
+  CHECK(s.device("impair_in_segmented") == 1);
+  CHECK(t.st.stats().tcp.recv == before.recv + 14);
+  CHECK(t.st.stats().tcp.chkerr == before.chkerr);
+  CHECK(t.link_stats().link.rx_dropped_oversize == 0);
+  const std::string got = s.read_all();
+  CHECK(got == std::string(reinterpret_cast<const char*>(data.data()), data.size()));
+
+  // Out: ordinary segments with whole checksums, no super-packet.
+  const packet out = pattern(60000, 2);
+  std::size_t written = 0;
+  std::function<void()> write_more = [&] {
+    c.socket->async_write_some(asio::buffer(out.data() + written, out.size() - written),
+                               [&](std::error_code ec, std::size_t n) {
+                                 REQUIRE_FALSE(ec);
+                                 written += n;
+                                 if (written < out.size()) write_more();
+                               });
+  };
+  write_more();
+  packet received;
+  for (int round = 0; round < 200 && received.size() < out.size(); ++round) {
+    t.run();
+    for (const auto& p : c.peer.receive_all()) {  // receive() checks each checksum
+      CHECK(p.offload.segment_size == 0);
+      CHECK_FALSE(p.offload.checksum_partial);
+      CHECK(p.tcp().payload().size() <= 1460);
+      received.insert(received.end(), p.tcp().payload().begin(), p.tcp().payload().end());
+    }
+    c.peer.ack();
+  }
+  CHECK(received == out);
+  c.socket->close();
+  t.run();
+}
+
+TEST_CASE("impaired_link: a corrupted packet whose checksum the link vouched for gets a real checksum and loses the vouching") {
+  using namespace tunstack::testing;
+  bool super = false;
+  SUBCASE("an ordinary packet") { super = false; }
+  SUBCASE("the segments of a super-packet") { super = true; }
+  asio::io_context io;
+  manual_link_clock clock{io.get_executor()};
+  memory_link wire{io.get_executor()};
+  wire.enable_offloads();
+  impaired_link link{wire, clock, {.in = {.corrupt = 100}, .seed = 9}};
+  const packet data = pattern(super ? 20000 : 1000, 3);
+  // The checksum field holds what the kernel leaves there, not a valid checksum.
+  wire.inject(super_packet(data, false),
+              {.checksum_trusted = true, .segment_size = static_cast<std::uint16_t>(super ? 1460 : 0)});
+
+  // Each packet as a wire would have carried it, with right checksums.
+  const auto src = asio::ip::make_address("10.0.3.1"), dst = asio::ip::make_address("10.0.3.50");
+  std::vector<packet> expected;
+  for (std::size_t offset = 0, i = 0; offset < data.size(); offset += 1460, ++i) {
+    const std::size_t n = super ? std::min<std::size_t>(1460, data.size() - offset) : data.size();
+    const bool last = offset + n == data.size();
+    const std::uint8_t flags = tcp_flag::ack | (last ? tcp_flag::psh | tcp_flag::fin : 0);
+    const packet slice(data.begin() + static_cast<std::ptrdiff_t>(offset),
+                       data.begin() + static_cast<std::ptrdiff_t>(offset + n));
+    expected.push_back(build_ipv4({.id = static_cast<std::uint16_t>(0x0100 + i), .protocol = 6, .src = src.to_v4(), .dst = dst.to_v4()},
+                                  build_tcp({.seq = static_cast<std::uint32_t>(1000 + offset), .ack = 1, .flags = flags, .payload = slice},
+                                            src, dst)));
+    if (!super) break;
+  }
+
+  std::vector<std::byte> buffer(65535);
+  const std::array<asio::mutable_buffer, 1> b{asio::buffer(buffer)};
+  std::size_t got = 0;
+  for (;;) {
+    tunstack::netif::packet_offload offload;
+    std::error_code ec;
+    const std::size_t n = link.receive_offloaded(b, offload, ec);
+    if (ec == asio::error::would_block) break;
+    REQUIRE_FALSE(ec);
+    REQUIRE(got < expected.size());
+    CAPTURE(got);
+    // No longer vouched for, so the stack checks it; and one bit away from the right packet,
+    // so its (now whole) checksum catches the flip, as a receiver's would on a wire.
+    CHECK_FALSE(offload.checksum_trusted);
+    CHECK(offload.segment_size == 0);
+    const packet p(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(n));
+    REQUIRE(p.size() == expected[got].size());
+    int bits = 0;
+    for (std::size_t i = 0; i < p.size(); ++i) bits += std::popcount(static_cast<unsigned>(p[i] ^ expected[got][i]));
+    CHECK(bits == 1);
+    const ipv4_view ip{p};
+    CHECK_FALSE((ip.valid() && ip.header_checksum_ok() && tcp_view{ip.payload()}.checksum_ok(src, dst)));
+    ++got;
+  }
+  CHECK(got == expected.size());
 }

@@ -25,16 +25,6 @@ bytes pattern(std::size_t n, unsigned seed) {
   return b;
 }
 
-// The peer's data segment as the kernel hands it over with offloads: one IPv4 packet of many
-// segments' data, its TCP checksum field left as @p checksum.
-bytes super_segment(tcp_peer& peer, const bytes& data, std::uint16_t checksum) {
-  const bytes segment = build_tcp({.src_port = peer.port(), .dst_port = 7, .seq = peer.snd_nxt, .ack = peer.rcv_nxt,
-                                   .flags = tcp_flag::ack | tcp_flag::psh, .window = peer.window,
-                                   .payload = data, .checksum = checksum},
-                                  peer.address(), peer.stack_address());
-  return build_ipv4({.protocol = 6, .src = peer.address().to_v4(), .dst = peer.stack_address().to_v4()}, segment);
-}
-
 // What the kernel does with a super-packet the stack sent: pieces of segment_size data bytes,
 // each with the super-packet's headers, its own sequence number and lengths, PSH only on the
 // last, and finished checksums (IPv4 here).
@@ -75,7 +65,7 @@ TEST_CASE("offload: a super-packet whose checksum the kernel vouches for is take
   const auto before = t.st.stats().tcp;
 
   // The field holds what the kernel leaves there (a partial sum), not a valid checksum.
-  t.wire.inject(super_segment(c.peer, data, 0x1234), packet_offload{.checksum_trusted = true, .segment_size = 1460});
+  t.wire.inject(c.peer.super_packet(data, 0x1234), packet_offload{.checksum_trusted = true, .segment_size = 1460});
   t.run();
   c.peer.snd_nxt += static_cast<std::uint32_t>(data.size());
   // Fourteen segments' worth: acknowledged at once, not after the delayed-ACK timer (a
@@ -96,7 +86,7 @@ TEST_CASE("offload: a super-packet whose checksum the kernel vouches for is take
 
   // Without the kernel's word the checksum is checked: the same bytes are dropped and counted.
   const bytes more = pattern(3000, 2);
-  t.wire.inject(super_segment(c.peer, more, 0x1234), packet_offload{.segment_size = 1460});
+  t.wire.inject(c.peer.super_packet(more, 0x1234), packet_offload{.segment_size = 1460});
   t.run();
   CHECK(t.st.stats().tcp.chkerr == before.chkerr + 1);
   outcome read;

@@ -2,10 +2,12 @@
 // pcap_test.cpp - netif::capture_link: a real stack on an in-memory link wrapped in a capture;
 // the test plays ICMP echo and a TCP handshake, then reads the file back with libpcap and
 // checks the format (nanosecond magic, LINKTYPE_RAW), every record byte for byte with the
-// timestamps the fake clock gave, the counters, open errors, and a write that fails.
+// timestamps the fake clock gave, the counters, open errors, a write that fails, and a
+// capture over a link that offloads (super-packets through whole, and recorded so).
 #include "tunstack/netif/pcap_link.hpp"
 
 #include "packet.hpp"
+#include "tcp_peer.hpp"
 #include "test_stack.hpp"
 
 #include "tunstack/netif/memory_link.hpp"
@@ -16,6 +18,7 @@
 #include <doctest/doctest.h>
 #include <pcap/pcap.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <csignal>
@@ -23,6 +26,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -428,4 +433,97 @@ TEST_CASE("pcap: reopen() starts a new, whole file when the old one was moved aw
   CHECK(t.capture.packets() == 8);
   CHECK(t.capture.write_errors() == 0);
   fs::create_directory(gone);  // for temp_dir's clean-up
+}
+
+TEST_CASE("pcap: over an offloading link, super-packets pass through whole both ways and are recorded as they are") {
+  temp_dir dir;
+  const fs::path file = dir.path / "offload.pcap";
+  test_stack t{"10.0.3.50/24", test_stack::manual_clock(), true,
+               [&](tunstack::netif::memory_link& wire, tunstack::netif::link_clock&) {
+                 return std::make_unique<capture_link>(wire, tunstack::netif::capture_options{.path = file});
+               }};
+  // The stack is told what the wire offloads, as if the capture were not there.
+  CHECK(t.decorator->max_packet_size() == 65535);
+  CHECK(t.decorator->send_offload_support().super_packets);
+  CHECK(t.decorator->send_offload_support().partial_checksums);
+  accepted_connection c{t};
+  auto pattern = [](std::size_t n, unsigned seed) {
+    bytes b(n);
+    for (std::size_t i = 0; i < n; ++i) b[i] = static_cast<std::byte>((i * 131 + seed) % 251);
+    return b;
+  };
+
+  // In: one super-packet of 20,000 data bytes with the kernel's unfinished checksum, which lwIP
+  // takes as one segment.
+  const bytes data = pattern(20000, 1);
+  const bytes super = c.peer.super_packet(data, 0x1234);
+  const auto segments_before = t.st.stats().tcp.recv;
+  t.wire.inject(super, {.checksum_trusted = true, .segment_size = 1460});
+  t.run();
+  c.peer.snd_nxt += static_cast<std::uint32_t>(data.size());
+  CHECK(t.st.stats().tcp.recv == segments_before + 1);
+  CHECK(t.link_stats().link.rx_dropped_oversize == 0);
+  std::vector<char> got(data.size());
+  std::size_t total = 0;
+  while (total < got.size()) {
+    std::optional<std::size_t> n;
+    c.socket->async_read_some(asio::buffer(got.data() + total, got.size() - total),
+                              [&](std::error_code ec, std::size_t k) {
+                                REQUIRE_FALSE(ec);
+                                n = k;
+                              });
+    t.run();
+    REQUIRE(n.has_value());
+    total += *n;
+  }
+  CHECK(std::memcmp(got.data(), data.data(), data.size()) == 0);
+
+  // Out: 60,000 bytes leave as super-packets with partial checksums, as the stack made them.
+  const bytes out = pattern(60000, 2);
+  std::size_t written = 0;
+  std::function<void()> write_more = [&] {
+    c.socket->async_write_some(asio::buffer(out.data() + written, out.size() - written),
+                               [&](std::error_code ec, std::size_t n) {
+                                 REQUIRE_FALSE(ec);
+                                 written += n;
+                                 if (written < out.size()) write_more();
+                               });
+  };
+  write_more();
+  std::vector<tunstack::netif::memory_link::sent_packet> sent;  // as the wire got them
+  std::size_t super_packets = 0, data_bytes = 0;
+  for (int round = 0; round < 200 && data_bytes < out.size(); ++round) {
+    t.run();
+    while (auto p = t.wire.take_offloaded()) {
+      const ipv4_view ip{p->bytes};
+      REQUIRE(ip.valid());
+      const tcp_view tcp{ip.payload()};
+      if (p->offload.segment_size != 0) ++super_packets;
+      data_bytes += tcp.payload().size();
+      c.peer.rcv_nxt = std::max(c.peer.rcv_nxt, tcp.seq() + static_cast<std::uint32_t>(tcp.payload().size()));
+      sent.push_back(std::move(*p));
+    }
+    c.peer.ack();
+  }
+  REQUIRE(data_bytes == out.size());
+  CHECK(super_packets > 0);
+
+  // The file: the super-packet in as one record, byte for byte, and every packet out exactly
+  // as the wire got it (super-packets whole, checksums unfinished).
+  const auto records = read_capture(file);
+  CHECK(std::count_if(records.begin(), records.end(), [&](const record& r) { return r.data == super; }) == 1);
+  std::vector<bytes> recorded_out;
+  for (const auto& r : records) {
+    if (ipv4_view{r.data}.valid() && ipv4_view{r.data}.src() == asio::ip::make_address_v4("10.0.3.50")) {
+      recorded_out.push_back(r.data);
+    }
+  }
+  REQUIRE(recorded_out.size() >= sent.size());
+  for (std::size_t i = 0; i < sent.size(); ++i) {
+    CAPTURE(i);
+    CHECK(recorded_out[recorded_out.size() - sent.size() + i] == sent[i].bytes);
+  }
+  CHECK(std::any_of(sent.begin(), sent.end(), [](const auto& p) { return p.bytes.size() > 1500; }));
+  c.socket->close();
+  t.run();
 }

@@ -6,7 +6,10 @@
 //  - empty lines before the request line are ignored (2.2);
 //  - no whitespace between a field name and its colon (5.1), no obs-fold (5.2);
 //  - HTTP/1.1 needs exactly one Host (3.2); Content-Length must be digits and agree when
-//    repeated, and must not come with Transfer-Encoding (6.1, 6.3: request smuggling).
+//    repeated, and must not come with Transfer-Encoding (6.1, 6.3: request smuggling);
+//  - a major version other than 1 is 505, also for a request line HTTP/1.1 would refuse;
+//  - Expect: 100-continue is noted (the server answers 100 before reading the body), any
+//    other expectation is 417 (RFC 9110 10.1.1).
 #include "request.hpp"
 
 #include <algorithm>
@@ -80,6 +83,19 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
+// The members of a comma-separated list field (RFC 9110 5.6.1), trimmed; empty members,
+// which the list syntax allows, are left out.
+std::vector<std::string_view> list_members(std::string_view value) {
+  std::vector<std::string_view> members;
+  while (!value.empty()) {
+    const auto comma = value.find(',');
+    if (const std::string_view m = trim(value.substr(0, comma)); !m.empty()) members.push_back(m);
+    if (comma == std::string_view::npos) break;
+    value.remove_prefix(comma + 1);
+  }
+  return members;
+}
+
 }  // namespace
 
 bool iequals(std::string_view a, std::string_view b) {
@@ -100,14 +116,8 @@ bool request::keep_alive() const {
   // A comma-separated list of options; "close" and "keep-alive" are the ones that matter.
   auto has = [&](std::string_view option) {
     if (!connection) return false;
-    std::string_view rest = *connection;
-    while (!rest.empty()) {
-      const auto comma = rest.find(',');
-      if (iequals(trim(rest.substr(0, comma)), option)) return true;
-      if (comma == std::string_view::npos) break;
-      rest.remove_prefix(comma + 1);
-    }
-    return false;
+    const auto members = list_members(*connection);
+    return std::any_of(members.begin(), members.end(), [&](std::string_view m) { return iequals(m, option); });
   };
   if (has("close")) return false;
   return minor_version >= 1 || has("keep-alive");
@@ -179,6 +189,17 @@ parse_result parse_request(std::string_view data, const limits& l) {
   const std::string_view method = line.substr(0, sp1);
   const std::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
   const std::string_view version = line.substr(sp2 + 1);
+  // HTTP-version = "HTTP/" DIGIT "." DIGIT (RFC 9112 2.3). The version is judged before the
+  // method and target, whose rules are HTTP/1.1's: another major version is answered 505
+  // whatever the rest of its request line looks like, e.g. HTTP/2's connection preface
+  // "PRI * HTTP/2.0" (RFC 9113 3.4), whose target would otherwise be invalid here.
+  if (version.size() != 8 || version.substr(0, 5) != "HTTP/" || !std::isdigit(static_cast<unsigned char>(version[5])) ||
+      version[6] != '.' || !std::isdigit(static_cast<unsigned char>(version[7]))) {
+    return error(400, "invalid HTTP version");
+  }
+  if (version[5] != '1') {
+    return error(505, "HTTP/" + std::string(version.substr(5)) + " is not supported; this server speaks HTTP/1.1 (and 1.0)");
+  }
   if (!is_token(method)) return error(400, "method is not a token");
   if (target.empty() || std::any_of(target.begin(), target.end(), [](char c) { return is_ctl(c) || c == ' '; })) {
     return error(400, "invalid request target");
@@ -187,11 +208,6 @@ parse_result parse_request(std::string_view data, const limits& l) {
   const bool absolute_form = target.rfind("http://", 0) == 0 || target.rfind("https://", 0) == 0;
   const bool asterisk_form = target == "*" && method == "OPTIONS";
   if (!origin_form && !absolute_form && !asterisk_form) return error(400, "invalid request target");
-  if (version.size() != 8 || version.substr(0, 5) != "HTTP/" || !std::isdigit(static_cast<unsigned char>(version[5])) ||
-      version[6] != '.' || !std::isdigit(static_cast<unsigned char>(version[7]))) {
-    return error(400, "invalid HTTP version");
-  }
-  if (version[5] != '1') return error(505, "only HTTP/1.x is supported");
   req.method = method;
   req.target = target;
   req.minor_version = std::min(version[7] - '0', 1);  // 1.2+ is answered as 1.1
@@ -200,6 +216,7 @@ parse_result parse_request(std::string_view data, const limits& l) {
   std::optional<std::size_t> content_length;
   int hosts = 0;
   bool transfer_encoding = false;
+  std::optional<std::string_view> unmet_expectation;
   for (std::size_t i = 1; i < lines.size(); ++i) {
     const std::string_view field = lines[i];
     if (field.front() == ' ' || field.front() == '\t') return error(400, "obsolete line folding in a header");
@@ -213,6 +230,15 @@ parse_result parse_request(std::string_view data, const limits& l) {
     }
     if (iequals(name, "Host")) ++hosts;
     if (iequals(name, "Transfer-Encoding")) transfer_encoding = true;
+    if (iequals(name, "Expect")) {
+      for (const std::string_view member : list_members(value)) {
+        if (iequals(member, "100-continue")) {
+          req.expect_continue = true;
+        } else if (!unmet_expectation) {
+          unmet_expectation = member;
+        }
+      }
+    }
     if (iequals(name, "Content-Length")) {
       std::size_t n = 0;
       const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
@@ -230,6 +256,17 @@ parse_result parse_request(std::string_view data, const limits& l) {
     return error(501, "Transfer-Encoding is not supported; send a Content-Length");
   }
   req.content_length = content_length.value_or(0);
+  // Expect (RFC 9110 10.1.1) is HTTP/1.1's: a 1.0 request's is ignored (for 100-continue the
+  // RFC says so; a 1.0 client cannot have meant another). 100-continue is the only expectation
+  // defined; any other is refused with 417 rather than ignored, so the client knows.
+  if (req.minor_version == 0) {
+    req.expect_continue = false;
+  } else if (unmet_expectation) {
+    return error(417, "the expectation '" + std::string(*unmet_expectation) +
+                          "' cannot be met; this server knows only 100-continue");
+  }
+  // A body over the limit is refused from the head alone: before the client sends the body,
+  // if it waits for 100 Continue (RFC 9110 10.1.1: a final status instead of 100).
   if (req.content_length > l.max_body) {
     return error(413, "body larger than " + std::to_string(l.max_body) + " bytes");
   }

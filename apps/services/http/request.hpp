@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // http/request.hpp - a small, strict HTTP/1.1 request-head parser (RFC 9112) for tunstack's
 // HTTP server. It takes the bytes received so far and says: need more, here is a request, or
-// this is malformed (with the status to answer: 400, 414, 431, 501, 505). Limits on the
-// request line, the header block and the header count are checked before anything is parsed,
-// so a hostile client cannot make it buffer or scan without bound.
+// this is malformed or refused (with the status to answer: 400, 413, 414, 417, 431, 501,
+// 505). Limits on the request line, the header block and the header count are checked before
+// anything is parsed, so a hostile client cannot make it buffer or scan without bound.
 #ifndef TUNSTACK_SERVICES_HTTP_REQUEST_HPP
 #define TUNSTACK_SERVICES_HTTP_REQUEST_HPP
 
@@ -30,6 +30,9 @@ struct request {
   int minor_version = 1;  ///< HTTP/1.<minor>
   std::vector<std::pair<std::string, std::string>> headers;  ///< names as sent, values trimmed
   std::size_t content_length = 0;
+  /// "Expect: 100-continue" in an HTTP/1.1 request: the client may wait for "100 Continue"
+  /// before it sends the body (RFC 9110 10.1.1). Always false for HTTP/1.0.
+  bool expect_continue = false;
 
   /// The first header named @p name (case-insensitive), if any.
   std::optional<std::string_view> header(std::string_view name) const;

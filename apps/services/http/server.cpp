@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // http/server.cpp - the HTTP/1.1 server (see server.hpp). One coroutine per connection reads
 // until a whole request head has arrived (parse_request says when, or what is wrong), reads the
-// body, answers, and goes on with the next request on the connection (pipelined requests are
-// simply already in the buffer). Every read and write races a timer (awaitable operators, with
+// body (after "100 Continue" if the client waits for it), answers, and goes on with the next
+// request on the connection (pipelined requests are simply already in the buffer). Every read and write races a timer (awaitable operators, with
 // the socket's per-operation cancellation), so no client can hold a connection longer than the
 // limits allow.
 #include "server.hpp"
@@ -31,6 +31,9 @@ namespace {
 
 // Files up to this size are sent with their head in one write.
 constexpr std::uintmax_t small_file = 64 * 1024;
+
+// The interim response to "Expect: 100-continue" (RFC 9110 15.2.1): a status line, no fields.
+constexpr std::string_view continue_response = "HTTP/1.1 100 Continue\r\n\r\n";
 
 
 using tunstack::tcp;
@@ -65,6 +68,11 @@ reply error_reply(int status, std::string_view detail, bool close) {
   return r;
 }
 
+// What the server does with a request's method: GET and HEAD are answered, others get 405.
+bool method_allowed(const http::request& req) { return req.method == "GET" || req.method == "HEAD"; }
+
+reply method_not_allowed(bool close) { return error_reply(405, "this server answers GET and HEAD only", close); }
+
 reply page(std::string body, std::string type) {
   reply r;
   r.head.content_type = std::move(type);
@@ -87,9 +95,7 @@ reply file_head(const std::filesystem::path& path, std::chrono::system_clock::ti
   reply r;
   r.head.content_type = std::string(http::mime_type(path));
   r.head.extra.emplace_back("Last-Modified", http::http_date(modified));
-  if (const auto since = req.header("If-Modified-Since")) {
-    if (const auto t = http::parse_http_date(*since); t && modified <= *t) r.head.status = 304;
-  }
+  if (http::not_modified(req, modified)) r.head.status = 304;
   return r;
 }
 
@@ -103,9 +109,7 @@ reply file_reply(const http::cached_file& f, const http::request& req) {
 }
 
 reply handle(server_state& state, const http::request& req) {
-  if (req.method != "GET" && req.method != "HEAD") {
-    return error_reply(405, "this server answers GET and HEAD only", false);
-  }
+  if (!method_allowed(req)) return method_not_allowed(false);
   const std::string_view path = req.path();
   if (path == "/" || path == "/stats.json") {
     // Both list one page of the TCP connections (?connections=N|all&offset=M); all are counted.
@@ -190,7 +194,22 @@ class connection {
       ++c.extra["requests"];
       const http::request& req = parsed.req;
 
-      // 2. The body (any method may send one; it is read so the next request lines up).
+      // 2. The body (any method may send one; it is read so the next request lines up). A
+      //    client that sent "Expect: 100-continue" may hold the body back until we answer
+      //    (RFC 9110 10.1.1): a server that reads the body MUST send 100 Continue first, without
+      //    waiting for it, or else a final status at once. Only the method decides our answer
+      //    before the body (the parser answered 413 for one over --http-max-body, 417 for
+      //    another expectation): a method we refuse gets its 405 now, and the connection closes,
+      //    since the client may send the body or not; the rest get 100 Continue. Once some of
+      //    the body is here the client is not waiting, and 100 may be left out (10.1.1).
+      if (req.expect_continue && req.content_length > 0 && in_.size() == parsed.head_size) {
+        if (!method_allowed(req)) {
+          co_await send(method_not_allowed(true), false);
+          co_return;
+        }
+        ++c.extra["responses_1xx"];
+        if (!co_await write(asio::buffer(continue_response.data(), continue_response.size()))) co_return;
+      }
       while (in_.size() < parsed.head_size + req.content_length) {
         const auto got = co_await receive(deadline);
         if (got == read_result::timed_out) {

@@ -57,10 +57,24 @@ struct impairment_config {
 /// A direction with nothing active costs nothing: inbound, receive() reads straight into the
 /// caller's buffers; outbound, send() writes the caller's buffers. Otherwise packets are copied.
 ///
+/// Over a link that offloads to the kernel (a tun_device with offloads, or a memory_link with
+/// enable_offloads()), an impaired direction still works on packets as a wire carries them,
+/// so that 2% loss loses 2% of the segments and not 2% of 64 KiB super-packets:
+///  - inbound, a TCP super-packet is cut into its segments first, as the kernel would cut it
+///    for a device without offloads (each with right checksums); the segments are impaired one
+///    by one and reach the stack as ordinary packets. A packet whose checksum the link vouched
+///    for stays so unless it is corrupted: then its checksum is made whole before the bit flips,
+///    and it is no longer vouched for, so the stack's check catches it;
+///  - outbound, send_offload_support() says the link takes no offloads, so the stack sends
+///    ordinary packets with whole checksums;
+///  - a direction with nothing active passes super-packets and their metadata through (and
+///    max_packet_size() is the inner link's either way).
+///
 /// Counters (after those of the inner link), for d in `in`, `out`: `impair_d_packets` (seen),
 /// `impair_d_lost`, `impair_d_duplicated`, `impair_d_corrupted`, `impair_d_reordered`,
 /// `impair_d_delayed` (released later than they came), `impair_d_queue_drops` (more than
-/// queue_limit held), and `impair_out_send_errors` (held packets the inner link refused later).
+/// queue_limit held), `impair_out_send_errors` (held packets the inner link refused later), and
+/// `impair_in_segmented` (inbound super-packets cut into segments).
 ///
 /// @p inner and @p clock must outlive this link. Not thread-safe: use it on the stack's thread.
 ///
@@ -85,10 +99,23 @@ class impaired_link final : public link {
   std::string name() const override;
   /// The inner link's.
   std::size_t mtu() const noexcept override;
+  /// The inner link's: super-packets arrive whole and are cut here (impaired inbound) or pass
+  /// through (not impaired).
+  std::size_t max_packet_size() const noexcept override;
+  /// Nothing while the outbound direction is impaired; otherwise the inner link's.
+  send_offloads send_offload_support() const noexcept override;
+  /// Packets with checksums finished, for callers that know nothing of offloads.
   std::size_t receive(std::span<const asio::mutable_buffer> buffers, std::error_code& ec) noexcept override;
+  /// Packets with their offload metadata (see above).
+  std::size_t receive_offloaded(std::span<const asio::mutable_buffer> buffers, packet_offload& offload,
+                                std::error_code& ec) noexcept override;
   /// Errors of the inner link are returned for packets sent at once; for held packets they are
   /// counted (`impair_out_send_errors`). A packet beyond queue_limit: `no_buffer_space`.
   void send(std::span<const asio::const_buffer> buffers, std::error_code& ec) noexcept override;
+  /// To the inner link as it is while the outbound direction is not impaired; otherwise like
+  /// send(), and a super-packet or partial checksum fails with `asio::error::message_size`.
+  void send_offloaded(std::span<const asio::const_buffer> buffers, const packet_offload& offload,
+                      std::error_code& ec) noexcept override;
   /// Completes when the inner link is readable (or failed) or a held packet falls due.
   void async_wait_readable(std::function<void(std::error_code)> handler) override;
   void cancel() noexcept override;

@@ -51,6 +51,14 @@ struct capture_options {
 /// file shows the packets after those decorators did their work. Packets longer than 65535
 /// bytes are cut to that length (the record keeps the original length).
 ///
+/// Over a link that offloads to the kernel (a tun_device with offloads, see
+/// tun_options::offload) the capture passes everything through, offload metadata included, so
+/// the link works exactly as without it; the file then shows the packets as the stack and the
+/// kernel exchange them, as `tcpdump -i tun0` on the kernel's side does: TCP super-packets of
+/// up to 64 KiB as one record each, and TCP checksums that the kernel finishes (partial) or
+/// vouched for left as they were, so readers that verify checksums (`tcpdump -vv`) call them
+/// wrong. For a record per packet as a wire would carry it, turn the device's offloads off.
+///
 /// The file is a classic pcap file (not pcapng) with the nanosecond magic 0xa1b23c4d and
 /// link type 101 (LINKTYPE_RAW). Each record is flushed to the file before the packet goes
 /// on, so readers see complete records while the stack runs: `tcpdump -r FILE -nn`,
@@ -107,9 +115,20 @@ class capture_link final : public link {
 
   std::string name() const override { return inner_.name(); }
   std::size_t mtu() const noexcept override { return inner_.mtu(); }
+  /// The inner link's: a capture changes nothing about what the link carries.
+  std::size_t max_packet_size() const noexcept override { return inner_.max_packet_size(); }
+  /// The inner link's.
+  send_offloads send_offload_support() const noexcept override { return inner_.send_offload_support(); }
   std::size_t receive(std::span<const asio::mutable_buffer> buffers,
                       std::error_code& ec) noexcept override;
   void send(std::span<const asio::const_buffer> buffers, std::error_code& ec) noexcept override;
+  /// The inner link's, with its metadata; the packet is recorded as it is (a super-packet
+  /// whole).
+  std::size_t receive_offloaded(std::span<const asio::mutable_buffer> buffers, packet_offload& offload,
+                                std::error_code& ec) noexcept override;
+  /// The inner link's, with the metadata; recorded as sent (a super-packet whole).
+  void send_offloaded(std::span<const asio::const_buffer> buffers, const packet_offload& offload,
+                      std::error_code& ec) noexcept override;
   void async_wait_readable(std::function<void(std::error_code)> handler) override {
     inner_.async_wait_readable(std::move(handler));
   }

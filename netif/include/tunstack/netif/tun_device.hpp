@@ -73,7 +73,8 @@ struct tun_options {
   /// super-packets that it cuts into segments itself. Far fewer reads, writes and checksums per
   /// byte (see bench/README.md). When the kernel refuses, the device works without them and
   /// offload_status() says why. Turn off to see every packet as the wire carries it (e.g. for
-  /// a capture or per-packet impairment). Default: true.
+  /// a capture_link, which records super-packets as they are; an impaired_link cuts them up
+  /// itself). Default: true.
   bool offload = true;
 };
 
@@ -99,7 +100,11 @@ struct kernel_side_config {
 ///
 /// The device is created when opened and disappears when this object is destroyed, unless it
 /// existed before as a persistent device (`ip tuntap add dev tun0 mode tun`): then this object
-/// attaches to it, and the device stays after it is destroyed (see created()).
+/// attaches to it, and the device stays after it is destroyed (see created()). A persistent
+/// device keeps what its last owner set; this object sets what its reads and writes depend on,
+/// whatever that was: with offloads, the virtio-net header's size (10 bytes) and byte order
+/// (little-endian; TUNSETVNETHDRSZ, TUNSETVNETLE) and the offloads themselves; without, no
+/// offloads at all (TUNSETOFFLOAD 0). A kernel that refuses is a device_error.
 ///
 /// Not copyable or movable: the stack refers to it while it is attached.
 ///
@@ -112,7 +117,8 @@ class tun_device final : public link {
  public:
   /// Opens /dev/net/tun and creates or attaches the device, and sets its MTU.
   /// @throws device_error with a message that names the fix for the classic failures: no TUN
-  ///   driver, missing CAP_NET_ADMIN, device busy, a device of that name of another kind.
+  ///   driver, missing CAP_NET_ADMIN, device busy, a device of that name of another kind; and
+  ///   (reason::other) when the kernel refuses the device's header format or offloads.
   tun_device(asio::io_context& io, const tun_options& options);
   ~tun_device() override;
   tun_device(const tun_device&) = delete;
