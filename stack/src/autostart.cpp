@@ -9,7 +9,8 @@
 //   TUNSTACK_ADDR6=fd00:3::50/64    TUNSTACK_HOST_ADDR6=fd00:3::1/64 (or none; none for both)
 //
 // The device and the stack live in a service of the io_context, so they are destroyed with it,
-// before the services they use.
+// before the services they use. What goes wrong (no TUN device, a bad variable) is thrown from
+// the socket's constructor; stack::for_executor prints it if nothing catches it.
 #include "tunstack/netif/tun_device.hpp"
 #include "tunstack/stack.hpp"
 
@@ -107,9 +108,15 @@ tunstack::stack& make_stack(asio::io_context& io) {
   return *service.stack;
 }
 
-const bool registered = [] {
+}  // namespace
+
+// Linking tunstack::autostart (or pkg-config's tunstack-autostart) asks the linker for this
+// symbol by name (--undefined), which brings this file out of the static library, and with it
+// the initialiser that registers the provider: nothing in a program refers to it otherwise.
+extern "C" {
+extern const bool tunstack_autostart_registered;
+const bool tunstack_autostart_registered = [] {
   tunstack::stack::set_provider(&make_stack);
   return true;
 }();
-
-}  // namespace
+}

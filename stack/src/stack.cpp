@@ -27,7 +27,11 @@
 #include <asio/prefer.hpp>
 
 #include <atomic>
+#include <cstdio>
 #include <cstring>
+#include <memory>
+#include <string>
+#include <system_error>
 #include <stdexcept>
 
 namespace tunstack {
@@ -451,7 +455,57 @@ stack::~stack() {
   impl_.reset();
 }
 
+namespace detail {
+namespace {
+
+// The error for_executor() throws. Asio programs make their acceptor inside a coroutine, and
+// spawn that with asio::detached, which discards the coroutine's exception: the program would
+// wait for connections that never come, without a word. So an error that is dropped without
+// anyone having read its what() is printed to stderr as it is destroyed; code that catches and
+// reports it (or ignores it knowingly: `catch (...) {}` still prints) sees it only once.
+class unobserved_error final : public std::system_error {
+ public:
+  unobserved_error(std::error_code ec, std::string what)
+      : std::system_error(ec), state_(std::make_shared<state>(std::move(what))) {}
+  unobserved_error(const unobserved_error&) noexcept = default;  // copies share the state
+  ~unobserved_error() override {
+    if (state_.use_count() == 1 && !state_->seen.load()) {
+      std::fprintf(stderr, "%s (this error was thrown where nothing caught it, e.g. in a coroutine "
+                   "spawned with asio::detached)\n", state_->what.c_str());
+    }
+  }
+  const char* what() const noexcept override {
+    state_->seen.store(true);
+    return state_->what.c_str();
+  }
+
+ private:
+  struct state {
+    explicit state(std::string w) : what(std::move(w)) {}
+    std::string what;
+    std::atomic<bool> seen{false};
+  };
+  std::shared_ptr<state> state_;
+};
+
+}  // namespace
+}  // namespace detail
+
 stack& stack::for_executor(const asio::any_io_executor& ex) {
+  // Whatever went wrong (no stack; a provider that could not make one: no TUN device, a bad
+  // TUNSTACK_* variable) reaches the caller as std::system_error, as Asio's constructors throw.
+  try {
+    return find_for_executor(ex);
+  } catch (const std::system_error& e) {
+    throw detail::unobserved_error(e.code(), e.what());
+  } catch (const std::invalid_argument& e) {
+    throw detail::unobserved_error(std::make_error_code(std::errc::invalid_argument), e.what());
+  } catch (const std::exception& e) {
+    throw detail::unobserved_error(make_error_code(errc::no_stack), e.what());
+  }
+}
+
+stack& stack::find_for_executor(const asio::any_io_executor& ex) {
   asio::io_context* io = detail::stack_impl::io_context_of(ex);
   if (detail::g_current_stack != nullptr) {
     if (&detail::g_current_stack->impl().io() == io) return *detail::g_current_stack;

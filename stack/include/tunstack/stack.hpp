@@ -103,9 +103,9 @@ struct interface_id {
 ///
 /// @code
 /// asio::io_context io;
-/// tunstack::stack st{io};
-/// tunstack::tun_device tun{io, {.name = "tun0"}};
+/// tunstack::tun_device tun{io, {.name = "tun0"}};  // before the stack: it must outlive it
 /// tun.configure_kernel_side({.ipv4 = asio::ip::make_network_v4("10.0.3.1/24")});
+/// tunstack::stack st{io};
 /// st.add_interface(tun, {.ipv4 = asio::ip::make_network_v4("10.0.3.50/24")});
 /// io.run();  // answers `ping 10.0.3.50`
 /// @endcode
@@ -152,7 +152,9 @@ class stack {
   /// a provider is set (set_provider), the one the provider makes. This is how sockets made from
   /// an executor alone (as Asio code does: `tcp::acceptor a(executor, endpoint)`) find their
   /// stack.
-  /// @throws std::system_error with tunstack::errc::no_stack if there is no such stack.
+  /// @throws std::system_error with tunstack::errc::no_stack if there is no such stack, or with
+  /// the provider's error if it could not make one. An error dropped without its what() ever
+  /// being read (as asio::detached drops a coroutine's exception) is printed to stderr.
   static stack& for_executor(const asio::any_io_executor& ex);
 
   /// Makes a stack for an io_context that has none; see for_executor(). The provider owns
@@ -165,6 +167,8 @@ class stack {
   detail::stack_impl& impl() const noexcept { return *impl_; }
 
  private:
+  static stack& find_for_executor(const asio::any_io_executor& ex);
+
   std::shared_ptr<detail::stack_impl> impl_;
 };
 

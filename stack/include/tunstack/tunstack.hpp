@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause
-// tunstack.hpp - everything in tunstack's public API, in one include.
+// tunstack.hpp - everything in tunstack's public API, in one include, with the parts of Asio
+// that code written against it uses (the composed operations, coroutines, futures, signals):
+// docs/api.md's examples compile with this include alone (tests/unit/CMakeLists.txt checks).
 #ifndef TUNSTACK_TUNSTACK_HPP
 #define TUNSTACK_TUNSTACK_HPP
 
@@ -17,5 +19,17 @@
 #include "tunstack/tcp.hpp"
 #include "tunstack/udp.hpp"
 #include "tunstack/version.hpp"
+
+#include <asio/buffer.hpp>
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/io_context.hpp>
+#include <asio/read.hpp>
+#include <asio/read_until.hpp>
+#include <asio/signal_set.hpp>
+#include <asio/this_coro.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/use_future.hpp>
+#include <asio/write.hpp>
 
 #endif  // TUNSTACK_TUNSTACK_HPP

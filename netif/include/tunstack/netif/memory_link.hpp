@@ -23,8 +23,8 @@ namespace tunstack::netif {
 ///
 /// @code
 /// asio::io_context io;
+/// tunstack::netif::memory_link wire{io.get_executor()};  // before the stack: it outlives it
 /// tunstack::stack st{io};
-/// tunstack::netif::memory_link wire{io.get_executor()};
 /// st.add_interface(wire, {.ipv4 = asio::ip::make_network_v4("10.0.3.50/24")});
 /// wire.inject(echo_request);     // the "kernel side" sends a packet
 /// io.poll();                     // the stack processes it
