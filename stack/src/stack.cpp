@@ -22,13 +22,17 @@
 #include "lwip/timeouts.h"
 #include "lwip/udp.h"
 
+#include <asio/execution/context.hpp>
 #include <asio/execution/outstanding_work.hpp>
 #include <asio/post.hpp>
 #include <asio/prefer.hpp>
+#include <asio/query.hpp>
+#include <asio/strand.hpp>
 
 #include <atomic>
 #include <cstring>
 #include <stdexcept>
+#include <typeinfo>
 
 namespace tunstack {
 namespace detail {
@@ -250,22 +254,40 @@ bool stack_impl::on_stack_thread() const noexcept {
   return io_.get_executor().running_in_this_thread() || std::this_thread::get_id() == owner_;
 }
 
+asio::execution_context* stack_impl::context_of(const asio::any_io_executor& ex) noexcept {
+  // Every executor answers this query with its context, which is how Asio itself compares
+  // executors; the empty executor would throw bad_executor instead.
+  if (!ex) return nullptr;
+  return &asio::query(ex, asio::execution::context);
+}
+
 namespace {
-// An io_context executor carries its properties (blocking.never, relationship.continuation,
-// outstanding_work.tracked) as bits of its type; an any_io_executor may hold any of the eight.
+// any_executor::target<T>() is an unchecked cast in Asio 1.22 (it returns whatever it holds as a
+// T*), so the type is compared first. An io_context executor carries its properties
+// (blocking.never, relationship.continuation, outstanding_work.tracked) as bits of its type; an
+// any_io_executor may hold any of the eight, or a strand of any of them.
+template <class Executor>
+asio::io_context* io_context_if(const asio::any_io_executor& ex) noexcept {
+  if (ex.target_type() != typeid(Executor)) return nullptr;
+  return &asio::query(*ex.target<Executor>(), asio::execution::context);
+}
+
 template <std::uintptr_t... Bits>
 asio::io_context* io_context_in(const asio::any_io_executor& ex, std::integer_sequence<std::uintptr_t, Bits...>) noexcept {
+  using std::allocator;
   asio::io_context* found = nullptr;
-  ((found = found != nullptr ? found
-          : ex.target<asio::io_context::basic_executor_type<std::allocator<void>, Bits>>() != nullptr
-              ? &ex.target<asio::io_context::basic_executor_type<std::allocator<void>, Bits>>()->context()
-              : nullptr),
+  ((found = found != nullptr ? found : io_context_if<asio::io_context::basic_executor_type<allocator<void>, Bits>>(ex)),
+   ...);
+  ((found = found != nullptr
+                ? found
+                : io_context_if<asio::strand<asio::io_context::basic_executor_type<allocator<void>, Bits>>>(ex)),
    ...);
   return found;
 }
 }  // namespace
 
 asio::io_context* stack_impl::io_context_of(const asio::any_io_executor& ex) noexcept {
+  if (!ex) return nullptr;
   return io_context_in(ex, std::make_integer_sequence<std::uintptr_t, 8>{});
 }
 
@@ -436,13 +458,19 @@ stack::~stack() {
 }
 
 stack& stack::for_executor(const asio::any_io_executor& ex) {
-  asio::io_context* io = detail::stack_impl::io_context_of(ex);
   if (detail::g_current_stack != nullptr) {
-    if (&detail::g_current_stack->impl().io() == io) return *detail::g_current_stack;
+    if (detail::g_current_stack->impl().runs_on(detail::stack_impl::context_of(ex))) return *detail::g_current_stack;
     throw std::system_error(
         make_error_code(errc::no_stack),
         "tunstack: this executor's io_context is not the one the stack runs on (lwIP allows one "
         "stack per process, and its sockets must use that stack's io_context)");
+  }
+  asio::io_context* io = detail::stack_impl::io_context_of(ex);
+  if (io == nullptr && ex) {
+    throw std::system_error(
+        make_error_code(errc::no_stack),
+        "tunstack: this executor is not an io_context's (nor a strand of one): tunstack's sockets "
+        "run on the io_context of a tunstack::stack, or on a strand of it");
   }
   if (detail::g_provider() && io != nullptr) return detail::g_provider()(*io);
   throw std::system_error(

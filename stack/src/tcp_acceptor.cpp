@@ -245,13 +245,18 @@ void tcp_start_accept(const std::shared_ptr<tcp_listener>& l, completion<std::er
 
 }  // namespace detail
 
-tcp::acceptor::acceptor(stack& s, const endpoint_type& local, int backlog) : executor_(s.get_executor()) {
+tcp::acceptor::acceptor(stack& s, const endpoint_type& local, int backlog)
+    : acceptor(s, s.get_executor(), local, backlog) {}
+
+// Accepted sockets and handlers without an executor of their own use @p ex (a strand, say).
+tcp::acceptor::acceptor(const executor_type& ex, const endpoint_type& local, bool /*reuse_address*/)
+    : acceptor(stack::for_executor(ex), ex, local, asio::socket_base::max_listen_connections) {}
+
+tcp::acceptor::acceptor(stack& s, const executor_type& ex, const endpoint_type& local, int backlog)
+    : executor_(ex) {
   impl_ = s.impl().invoke(
       [&] { return std::make_shared<detail::tcp_listener>(s.impl(), executor_, local, backlog); });
 }
-
-tcp::acceptor::acceptor(const executor_type& ex, const endpoint_type& local, bool /*reuse_address*/)
-    : acceptor(stack::for_executor(ex), local) {}
 
 tcp::acceptor::acceptor(acceptor&& other) noexcept
     : impl_(std::move(other.impl_)), executor_(other.executor_) {}

@@ -604,10 +604,10 @@ void throw_error(const std::error_code& ec, const char* operation) {
 }
 
 bool may_block(const asio::any_io_executor& ex, std::error_code& ec) noexcept {
-  asio::io_context* io = stack_impl::io_context_of(ex);
+  // The stack's own executor or a strand of its io_context: waiting on the thread that runs
+  // that io_context would wait for work only that thread can do.
   const stack_impl* st = stack_impl::current();
-  if ((io != nullptr && io->get_executor().running_in_this_thread()) ||
-      (st != nullptr && st->io_context_is(io) && st->blocking_would_deadlock())) {
+  if (st != nullptr && st->runs_on(stack_impl::context_of(ex)) && st->blocking_would_deadlock()) {
     ec = errc::blocking_on_stack_thread;
     return false;
   }
@@ -622,7 +622,8 @@ tcp::socket::socket(stack& s)
     : impl_(s.impl().invoke([&] { return std::make_shared<detail::tcp_connection>(s.impl()); })),
       executor_(s.get_executor()) {}
 
-tcp::socket::socket(const executor_type& ex) : socket(stack::for_executor(ex)) {}
+// Handlers without an executor of their own then run on @p ex (a strand, say), as with Asio.
+tcp::socket::socket(const executor_type& ex) : socket(stack::for_executor(ex)) { executor_ = ex; }
 
 tcp::socket::socket(std::shared_ptr<detail::tcp_connection> impl, executor_type ex)
     : impl_(std::move(impl)), executor_(std::move(ex)) {}

@@ -262,9 +262,10 @@ udp::socket::socket(stack& s)
 
 udp::socket::socket(stack& s, const endpoint_type& local) : socket(s) { bind(local); }
 
-udp::socket::socket(const executor_type& ex) : socket(stack::for_executor(ex)) {}
+// @p ex (the stack's io_context's executor or a strand of it) is the socket's executor, as in Asio.
+udp::socket::socket(const executor_type& ex) : socket(stack::for_executor(ex)) { executor_ = ex; }
 
-udp::socket::socket(const executor_type& ex, const endpoint_type& local) : socket(stack::for_executor(ex), local) {}
+udp::socket::socket(const executor_type& ex, const endpoint_type& local) : socket(ex) { bind(local); }
 
 udp::socket::socket(socket&& other) noexcept : impl_(std::move(other.impl_)), executor_(other.executor_) {}
 

@@ -14,6 +14,8 @@
 #include <asio/io_context.hpp>
 #include <asio/read.hpp>
 #include <asio/read_until.hpp>
+#include <asio/strand.hpp>
+#include <asio/thread_pool.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/use_future.hpp>
 #include <asio/write.hpp>
@@ -96,6 +98,15 @@ struct loopback {
     if (runner.joinable()) runner.join();
   }
 };
+
+// Runs the io_context on this thread until @p done (or 10 s, so that a broken test fails
+// rather than hangs).
+template <class Done>
+void run_until(asio::io_context& io, Done done) {
+  const auto give_up = std::chrono::steady_clock::now() + 10s;
+  io.restart();
+  while (!done() && std::chrono::steady_clock::now() < give_up) io.run_one_for(100ms);
+}
 
 // An echo server written as Asio's coroutine examples are.
 asio::awaitable<void> echo_session(tcp::socket s) {
@@ -219,4 +230,78 @@ TEST_CASE("concepts: closing sockets right after io_context::stop() waits for a 
     l.io.stop();
     acceptors.clear();  // closes 50 listeners from this thread
   }
+}
+
+TEST_CASE("concepts: an executor of another kind of context is not taken for an io_context") {
+  // Regression: any_executor::target<T>() is an unchecked cast in Asio 1.22, so a thread_pool's
+  // executor was read as an io_context's and the provider got a thread_pool as an io_context.
+  asio::thread_pool pool{1};
+  bool provider_called = false;
+  const auto previous = tunstack::stack::set_provider([&](asio::io_context&) -> tunstack::stack& {
+    provider_called = true;
+    throw std::runtime_error("the provider must not be asked for a thread_pool");
+  });
+  std::error_code ec;
+  try {
+    tcp::socket s{pool.get_executor()};
+  } catch (const std::system_error& e) {
+    ec = e.code();
+  }
+  CHECK(ec == tunstack::errc::no_stack);
+  CHECK_FALSE(provider_called);
+  tunstack::stack::set_provider(previous);
+
+  // With a stack on an io_context, the pool is still not that io_context.
+  asio::io_context io;
+  tunstack::stack st{io};
+  CHECK_THROWS_WITH_AS(tcp::acceptor(pool.get_executor(), {tcp::v4(), 7}),
+                       doctest::Contains("not the one the stack runs on"), std::system_error);
+  CHECK_THROWS_AS(tunstack::udp::socket(pool.get_executor()), std::system_error);
+  pool.join();
+}
+
+TEST_CASE("concepts: sockets made from a strand find the stack and complete on the strand") {
+  loopback l;
+  auto strand = asio::make_strand(l.io);
+  tcp::acceptor acceptor{strand, l.echo};
+  CHECK(acceptor.get_executor() == asio::any_io_executor{strand});
+  tcp::socket client{strand};
+  CHECK(client.get_executor() == asio::any_io_executor{strand});
+
+  std::optional<tcp::socket> server;
+  bool accept_on_strand = false, connect_on_strand = false, read_on_strand = false, read_done = false;
+  acceptor.async_accept([&](std::error_code ec, tcp::socket s) {
+    REQUIRE_FALSE(ec);
+    accept_on_strand = strand.running_in_this_thread();
+    server.emplace(std::move(s));
+  });
+  client.async_connect(l.echo, [&](std::error_code ec) {
+    REQUIRE_FALSE(ec);
+    connect_on_strand = strand.running_in_this_thread();
+  });
+  run_until(l.io, [&] { return server && connect_on_strand; });  // on this thread, on the strand
+  REQUIRE(server.has_value());
+  CHECK(accept_on_strand);
+  CHECK(connect_on_strand);
+  CHECK(server->get_executor() == asio::any_io_executor{strand});  // an accepted socket takes the acceptor's
+  char byte = 0;
+  server->async_read_some(asio::buffer(&byte, 1), [&](std::error_code ec, std::size_t) {
+    CHECK_FALSE(ec);
+    read_on_strand = strand.running_in_this_thread();
+    read_done = true;
+  });
+  asio::async_write(client, asio::buffer("x", 1), [](std::error_code, std::size_t) {});
+  run_until(l.io, [&] { return read_done; });
+  CHECK(byte == 'x');
+  CHECK(read_on_strand);
+
+  // A blocking call from a handler on the strand (the stack's thread) fails instead of waiting.
+  std::error_code blocked;
+  bool tried = false;
+  asio::post(strand, [&] {
+    client.read_some(asio::buffer(&byte, 1), blocked);
+    tried = true;
+  });
+  run_until(l.io, [&] { return tried; });
+  CHECK(blocked == tunstack::errc::blocking_on_stack_thread);
 }

@@ -146,8 +146,10 @@ class stack {
   /// The stack that runs on @p ex's io_context: this process's stack, or, if there is none and
   /// a provider is set (set_provider), the one the provider makes. This is how sockets made from
   /// an executor alone (as Asio code does: `tcp::acceptor a(executor, endpoint)`) find their
-  /// stack.
-  /// @throws std::system_error with tunstack::errc::no_stack if there is no such stack.
+  /// stack. @p ex may be the io_context's executor or a strand of it: its execution context
+  /// (asio::query(ex, asio::execution::context)) is compared with the stack's io_context.
+  /// @throws std::system_error with tunstack::errc::no_stack if there is no such stack, or if
+  /// @p ex is not an io_context's (a thread_pool's executor, say; the provider is not asked).
   static stack& for_executor(const asio::any_io_executor& ex);
 
   /// Makes a stack for an io_context that has none; see for_executor(). The provider owns

@@ -118,8 +118,11 @@ class tcp::socket {
 
   /// A socket on @p s, not connected yet.
   explicit socket(stack& s);
-  /// A socket on the stack that runs on @p ex's io_context (see stack::for_executor).
-  /// @throws std::system_error (tunstack::errc::no_stack) if there is none.
+  /// A socket on the stack that runs on @p ex's io_context (see stack::for_executor); @p ex may
+  /// be that io_context's executor or a strand of it, and is the socket's executor: handlers
+  /// without an associated executor of their own run on it.
+  /// @throws std::system_error (tunstack::errc::no_stack) if there is none, or if @p ex is not
+  /// an io_context's (a thread_pool's executor, say).
   explicit socket(const executor_type& ex);
   socket(socket&& other) noexcept;
   socket& operator=(socket&& other) noexcept;
@@ -340,7 +343,10 @@ class tcp::acceptor {
   acceptor(stack& s, const endpoint_type& local,
            int backlog = asio::socket_base::max_listen_connections);
   /// The same on the stack that runs on @p ex's io_context, as asio::ip::tcp::acceptor(ex,
-  /// endpoint, reuse_address) would. Addresses are always reusable after TIME-WAIT here.
+  /// endpoint, reuse_address) would. Addresses are always reusable after TIME-WAIT here. @p ex
+  /// (the io_context's executor or a strand of it) is the acceptor's executor and that of the
+  /// sockets it accepts.
+  /// @throws std::system_error: tunstack::errc::no_stack as for tcp::socket, address_in_use.
   acceptor(const executor_type& ex, const endpoint_type& local, bool reuse_address = true);
   acceptor(acceptor&& other) noexcept;
   acceptor& operator=(acceptor&& other) noexcept;
@@ -392,6 +398,8 @@ class tcp::acceptor {
   }
 
  private:
+  acceptor(stack& s, const executor_type& ex, const endpoint_type& local, int backlog);
+
   struct initiate_accept {
     using executor_type = asio::any_io_executor;
     std::shared_ptr<detail::tcp_listener> impl;

@@ -71,7 +71,8 @@ class udp::socket {
   /// A socket bound to @p local (the unspecified IPv6 address receives IPv4 and IPv6).
   /// @throws std::system_error: address_in_use.
   socket(stack& s, const endpoint_type& local);
-  /// The same on the stack that runs on @p ex's io_context (see stack::for_executor).
+  /// The same on the stack that runs on @p ex's io_context (see stack::for_executor and
+  /// tcp::socket's constructor from an executor: @p ex, maybe a strand, is the socket's).
   explicit socket(const executor_type& ex);
   socket(const executor_type& ex, const endpoint_type& local);
   socket(socket&& other) noexcept;

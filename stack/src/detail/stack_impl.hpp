@@ -56,7 +56,8 @@ class stack_impl : public std::enable_shared_from_this<stack_impl> {
 
   asio::io_context& io() noexcept { return io_; }
   bool io_stopped() const noexcept { return io_.stopped(); }
-  bool io_context_is(const asio::io_context* io) const noexcept { return io == &io_; }
+  /// True if @p context (see context_of) is the io_context this stack runs on.
+  bool runs_on(const asio::execution_context* context) const noexcept { return context == &io_; }
   const stack_options& options() const noexcept { return options_; }
 
   /// True on the thread that may call lwIP (see stack::running_in_this_thread).
@@ -146,7 +147,10 @@ class stack_impl : public std::enable_shared_from_this<stack_impl> {
 
   /// The stack of this process, if one exists.
   static stack_impl* current() noexcept;
-  /// The io_context behind @p ex, if it is an io_context executor.
+  /// The execution context behind @p ex, whatever its kind (nullptr for an empty executor).
+  static asio::execution_context* context_of(const asio::any_io_executor& ex) noexcept;
+  /// The io_context behind @p ex if it is an io_context's executor or a strand of one; nullptr
+  /// for anything else (a thread_pool's executor, a system executor, ...).
   static asio::io_context* io_context_of(const asio::any_io_executor& ex) noexcept;
 
   interface_id add_interface(netif::link& link, const interface_config& config);
