@@ -49,13 +49,13 @@ constexpr u8_t poll_interval = 1;
 
 }  // namespace
 
-// Both constructors run on the stack's thread (the object list is the stack's).
-tcp_connection::tcp_connection(stack_impl& stack) : stack_(stack) {
-  stack_.add_object(this);
-  registered_ = true;
-}
+// May run on any thread: nothing here touches the stack. The connection joins the stack's object
+// list (on the stack's thread) when it first holds lwIP state, in start_connect().
+tcp_connection::tcp_connection(stack_impl& stack) : stack_(stack), life_(stack.weak_from_this()) {}
 
+// Runs on the stack's thread (lwIP's accept callback).
 tcp_connection::tcp_connection(stack_impl& stack, tcp_pcb* accepted) : tcp_connection(stack) {
+  register_with_stack();
   attach(accepted);
   apply_options();
 }
@@ -63,7 +63,14 @@ tcp_connection::tcp_connection(stack_impl& stack, tcp_pcb* accepted) : tcp_conne
 // Sockets close their connection on the stack's thread before letting go of it, so by now there
 // is normally nothing left to do here.
 tcp_connection::~tcp_connection() {
-  if (!gone_ && open_) close();
+  if (!gone() && open_) close();
+}
+
+void tcp_connection::register_with_stack() {
+  if (!registered_) {
+    stack_.add_object(this);
+    registered_ = true;
+  }
 }
 
 void tcp_connection::unregister() noexcept {
@@ -131,7 +138,7 @@ void tcp_connection::abort_on_cancel(std::optional<Op> tcp_connection::*slot,
                                      std::uint64_t tcp_connection::*generation) {
   (this->*slot)->handler.on_cancel([weak = weak_from_this(), slot, generation, current = this->*generation](
                                        asio::cancellation_type) {
-    if (auto self = weak.lock(); self && !self->gone_) {
+    if (auto self = weak.lock(); self && !self->gone()) {
       self->stack_.run_or_post([self, slot, generation, current] {
         if ((*self.*slot) && (*self).*generation == current) finish(*self.*slot, asio::error::operation_aborted, 0);
       });
@@ -145,6 +152,7 @@ void tcp_connection::start_connect(const tcp::endpoint& peer, completion<std::er
   if (!open_) return handler.complete(asio::error::bad_descriptor);
   if (connecting_ || connect_) return handler.complete(asio::error::already_started);
   if (pcb_ != nullptr) return handler.complete(asio::error::already_connected);
+  register_with_stack();  // from now on it holds lwIP state the stack must know of
   tcp_pcb* pcb = tcp_new_ip_type(pcb_type(peer.address()));
   if (pcb == nullptr) return handler.complete(asio::error::no_buffer_space);
   if (bind_to_) {
@@ -161,8 +169,7 @@ void tcp_connection::start_connect(const tcp::endpoint& peer, completion<std::er
   }
   attach(pcb);
   apply_options();
-  error_ = {};
-  fin_received_ = false;
+  start_afresh();
   const ip_addr_t address = to_lwip(peer.address());
   const err_t err = tcp_connect(pcb, &address, peer.port(), &tcp_callbacks::connected);
   if (err != ERR_OK) {
@@ -173,13 +180,25 @@ void tcp_connection::start_connect(const tcp::endpoint& peer, completion<std::er
   connecting_ = true;
   connect_ = std::move(handler);
   connect_.on_cancel([weak = weak_from_this()](asio::cancellation_type) {
-    if (auto self = weak.lock(); self && !self->gone_) {
+    if (auto self = weak.lock(); self && !self->gone()) {
       self->stack_.run_or_post([self] {
-        if (!self->gone_) self->cancel_connect();
+        if (!self->gone()) self->cancel_connect();
       });
     }
   });
   stack_.schedule_timers();  // SYN retransmissions need lwIP's TCP timer
+}
+
+// A connection that ended (reset, timed out, or closed by both sides) may connect again; nothing
+// of the previous one carries over: its unread bytes, its end of stream, its shutdowns, its error.
+void tcp_connection::start_afresh() noexcept {
+  drop_received();
+  fin_received_ = false;
+  shut_send_ = false;
+  shut_receive_ = false;
+  error_ = {};
+  local_.reset();
+  remote_.reset();
 }
 
 void tcp_connection::bind(const tcp::endpoint& local, std::error_code& ec) {
@@ -377,7 +396,7 @@ void tcp_connection::fail_all(std::error_code ec) noexcept {
 }
 
 void tcp_connection::close() noexcept {
-  if (!open_ || gone_) return;
+  if (!open_ || gone()) return;
   open_ = false;
   fail_all(asio::error::operation_aborted);
   if (tcp_pcb* pcb = detach()) {
@@ -391,7 +410,7 @@ void tcp_connection::close() noexcept {
 }
 
 void tcp_connection::abort() noexcept {
-  if (!open_ || gone_) return;
+  if (!open_ || gone()) return;
   open_ = false;
   fail_all(asio::error::operation_aborted);
   if (tcp_pcb* pcb = detach()) tcp_abort(pcb);  // sends RST
@@ -569,9 +588,19 @@ err_t tcp_connection::on_connected(err_t err) {
 
 // ---- Entry points from the public API ------------------------------------------------------
 
-void tcp_start_connect(const std::shared_ptr<tcp_connection>& c, const tcp::endpoint& peer,
-                       completion<std::error_code> handler) {
-  if (!c) return handler.complete(asio::error::bad_descriptor);
+void tcp_start_connect(std::shared_ptr<tcp_connection>& slot, const asio::any_io_executor& ex,
+                       const tcp::endpoint& peer, completion<std::error_code> handler) {
+  if (!slot) {
+    // A closed (or moved-from) socket opens again to connect, as Asio's do: a new connection on
+    // the stack of the socket's executor, sharing nothing with the one before.
+    if (!ex) return handler.complete(asio::error::bad_descriptor);  // never had a stack
+    try {
+      slot = std::make_shared<tcp_connection>(stack::for_executor(ex).impl());
+    } catch (const std::system_error& e) {
+      return handler.complete(e.code());  // no_stack: the stack went away meanwhile
+    }
+  }
+  const std::shared_ptr<tcp_connection>& c = slot;
   if (c->gone()) return handler.complete(asio::error::connection_aborted);
   c->stack().run_or_post([c, peer, h = std::move(handler)]() mutable {
     if (c->gone()) return h.complete(asio::error::connection_aborted);  // the stack went meanwhile
@@ -618,9 +647,7 @@ bool may_block(const asio::any_io_executor& ex, std::error_code& ec) noexcept {
 
 // ---- tcp::socket ---------------------------------------------------------------------------
 
-tcp::socket::socket(stack& s)
-    : impl_(s.impl().invoke([&] { return std::make_shared<detail::tcp_connection>(s.impl()); })),
-      executor_(s.get_executor()) {}
+tcp::socket::socket(stack& s) : impl_(std::make_shared<detail::tcp_connection>(s.impl())), executor_(s.get_executor()) {}
 
 // Handlers without an executor of their own then run on @p ex (a strand, say), as with Asio.
 tcp::socket::socket(const executor_type& ex) : socket(stack::for_executor(ex)) { executor_ = ex; }

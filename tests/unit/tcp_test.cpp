@@ -705,3 +705,84 @@ TEST_CASE("tcp: a blocking call on the thread that polls the stack fails instead
   t.run();
   t.wire.take();  // the SYN was not started: nothing to take, or at most nothing harmful
 }
+
+namespace {
+
+// Connects @p s to the peer played by the test (kernel side, @p port) and completes the
+// handshake; returns the peer.
+tcp_peer connect_to_peer(test_stack& t, tcp::socket& s, std::uint16_t port) {
+  std::optional<std::error_code> result;
+  s.async_connect({asio::ip::make_address_v4("10.0.3.1"), port}, [&](std::error_code ec) { result = ec; });
+  t.run();
+  tcp_peer peer{t, 0, false, port};
+  const auto syn = peer.receive();
+  REQUIRE(syn.has_value());
+  REQUIRE(syn->tcp().flags() == tcp_flag::syn);
+  peer.accept_syn(*syn);
+  REQUIRE(result.has_value());
+  REQUIRE_FALSE(*result);
+  REQUIRE(peer.receive().has_value());  // the handshake's ACK
+  return peer;
+}
+
+// What a fresh connection does: a read waits for data (no stale bytes, no eof), a write goes
+// out, and data from the peer arrives.
+void check_behaves_fresh(test_stack& t, tcp::socket& s, tcp_peer& peer) {
+  char buffer[32];
+  outcome read;
+  s.async_read_some(asio::buffer(buffer), read.handler());
+  t.run();
+  CHECK_FALSE(read.done);
+  outcome write;
+  s.async_write_some(asio::buffer(std::string("new")), write.handler());
+  t.run();
+  CHECK_FALSE(write.ec);
+  CHECK(write.n == 3);
+  CHECK(peer.receive_text() == "new");
+  peer.send_data(text("fresh"));
+  REQUIRE(read.done);
+  CHECK_FALSE(read.ec);
+  CHECK(as_text(buffer, read.n) == "fresh");
+}
+
+}  // namespace
+
+TEST_CASE("tcp: a socket connected again after its connection was reset starts clean") {
+  test_stack t;
+  tcp::socket s{t.st};
+  tcp_peer first = connect_to_peer(t, s, 8081);
+  first.send_data(text("stale"));  // never read
+  SUBCASE("after shutdown of the send side") { s.shutdown(asio::socket_base::shutdown_send); }
+  SUBCASE("after shutdown of the receive side") { s.shutdown(asio::socket_base::shutdown_receive); }
+  SUBCASE("after shutdown of both") { s.shutdown(asio::socket_base::shutdown_both); }
+  t.run();
+  first.receive_all();
+  first.rst();  // the connection ends under the socket, which stays open
+  REQUIRE(s.is_open());
+  tcp_peer second = connect_to_peer(t, s, 8082);
+  CHECK(s.remote_endpoint().port() == 8082);
+  check_behaves_fresh(t, s, second);
+}
+
+TEST_CASE("tcp: a closed socket connects again as a fresh one, as Asio's sockets do") {
+  test_stack t;
+  tcp::socket s{t.st};
+  tcp_peer first = connect_to_peer(t, s, 8083);
+  first.send_data(text("stale"));
+  s.shutdown(asio::socket_base::shutdown_send);
+  s.close();
+  CHECK_FALSE(s.is_open());
+  t.run();
+  bool fin = false;
+  for (const auto& segment : first.receive_all()) fin = fin || segment.tcp().has(tcp_flag::fin);
+  CHECK(fin);
+  tcp_peer second = connect_to_peer(t, s, 8084);
+  CHECK(s.is_open());
+  check_behaves_fresh(t, s, second);
+
+  // A moved-from socket is closed, and connects again too.
+  tcp::socket moved = std::move(s);
+  CHECK_FALSE(s.is_open());
+  tcp_peer third = connect_to_peer(t, s, 8085);
+  check_behaves_fresh(t, s, third);
+}

@@ -64,8 +64,9 @@ class tcp {
 namespace detail {
 // Entry points of the socket's operations; defined in tcp_socket.cpp. Each may be called from
 // any thread: the work is done on the stack's thread.
-void tcp_start_connect(const std::shared_ptr<tcp_connection>& c, const tcp::endpoint& peer,
-                       completion<std::error_code> handler);
+// @p slot is the socket's connection: a closed socket (null) gets a new one on @p ex's stack.
+void tcp_start_connect(std::shared_ptr<tcp_connection>& slot, const asio::any_io_executor& ex,
+                       const tcp::endpoint& peer, completion<std::error_code> handler);
 void tcp_start_read(const std::shared_ptr<tcp_connection>& c, mutable_buffers buffers,
                     completion<std::error_code, std::size_t> handler);
 void tcp_start_write(const std::shared_ptr<tcp_connection>& c, const_buffers buffers,
@@ -147,12 +148,14 @@ class tcp::socket {
   }
 
   /// Connects to @p peer. Completion signature: void(std::error_code).
+  /// A closed or moved-from socket is opened again first, as Asio's sockets are, and a socket
+  /// whose connection ended (reset, timed out) connects afresh: nothing of the previous
+  /// connection (unread data, shutdowns, its error) carries over.
   /// Errors: connection_refused (the peer answered with RST), timed_out (no answer after
   /// lwIP's SYN retries), network_unreachable (no route), already_connected, already_started.
   template <class ConnectToken = asio::default_completion_token_t<executor_type>>
   auto async_connect(const endpoint_type& peer, ConnectToken&& token = ConnectToken()) {
-    return asio::async_initiate<ConnectToken, void(std::error_code)>(
-        initiate_connect{impl_, executor_}, token, peer);
+    return asio::async_initiate<ConnectToken, void(std::error_code)>(initiate_connect{this}, token, peer);
   }
 
   /// Reads some bytes. Completion signature: void(std::error_code, std::size_t).
@@ -278,14 +281,16 @@ class tcp::socket {
   friend class detail::tcp_listener;
   socket(std::shared_ptr<detail::tcp_connection> impl, executor_type ex);
 
+  // Holds the socket, not its connection: a closed socket gets a new one when the connect
+  // starts (which a deferred operation may do later; the socket must be alive then, as in Asio).
   struct initiate_connect {
     using executor_type = asio::any_io_executor;
-    std::shared_ptr<detail::tcp_connection> impl;
-    executor_type executor;
-    executor_type get_executor() const noexcept { return executor; }
+    socket* self;
+    executor_type get_executor() const noexcept { return self->executor_; }
     template <class Handler>
     void operator()(Handler&& h, const endpoint_type& peer) const {
-      detail::tcp_start_connect(impl, peer, detail::completion<std::error_code>(std::forward<Handler>(h), executor));
+      detail::tcp_start_connect(self->impl_, self->executor_, peer,
+                                detail::completion<std::error_code>(std::forward<Handler>(h), self->executor_));
     }
   };
   struct initiate_read {

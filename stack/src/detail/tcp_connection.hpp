@@ -47,9 +47,9 @@ class pbuf_fifo {
 
 class tcp_connection final : public std::enable_shared_from_this<tcp_connection>, public stack_object {
  public:
-  /// Not connected yet (async_connect makes the pcb).
+  /// Not connected yet (async_connect makes the pcb). May be made on any thread.
   explicit tcp_connection(stack_impl& stack);
-  /// Takes over a pcb lwIP accepted.
+  /// Takes over a pcb lwIP accepted (on the stack's thread).
   tcp_connection(stack_impl& stack, tcp_pcb* accepted);
   ~tcp_connection();
   tcp_connection(const tcp_connection&) = delete;
@@ -57,8 +57,10 @@ class tcp_connection final : public std::enable_shared_from_this<tcp_connection>
 
   stack_impl& stack() const noexcept { return stack_; }
   bool is_open() const noexcept { return open_; }
-  /// True once the stack was destroyed: the connection must not touch it (or lwIP) again.
-  bool gone() const noexcept { return gone_; }
+  /// True once the stack was destroyed: the connection must not touch it (or lwIP) again. A
+  /// connection that never held lwIP state is not in the stack's object list, so is never told:
+  /// for it, the stack's lifetime says it.
+  bool gone() const noexcept { return gone_ || life_.expired(); }
 
   // Operations; each runs on the stack's thread and completes by posting.
   void start_connect(const tcp::endpoint& peer, completion<std::error_code> handler);
@@ -112,11 +114,14 @@ class tcp_connection final : public std::enable_shared_from_this<tcp_connection>
   void acknowledge(std::size_t n);
   void drop_received() noexcept;
   void fail_all(std::error_code ec) noexcept;
+  void start_afresh() noexcept;
+  void register_with_stack();
   void unregister() noexcept;
   template <class Op>
   void abort_on_cancel(std::optional<Op> tcp_connection::*slot, std::uint64_t tcp_connection::*generation);
 
   stack_impl& stack_;
+  std::weak_ptr<stack_impl> life_;  // expires with the stack (see gone())
   tcp_pcb* pcb_ = nullptr;
   bool registered_ = false;    // in the stack's object list (until closed or the stack is gone)
   bool gone_ = false;          // the stack was destroyed
