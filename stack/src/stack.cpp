@@ -157,6 +157,51 @@ stack_impl::stack_impl(asio::io_context& io, stack_options options)
 
 stack_impl* stack_impl::current() noexcept { return g_current_impl; }
 
+namespace {
+// True while this thread runs the sinks: a sink that calls the stack must not have the sinks
+// called again inside it (what it causes is delivered next, from a posted handler).
+thread_local bool t_delivering = false;
+}  // namespace
+
+void stack_impl::defer(deferred&& item) const {
+  {
+    const std::lock_guard<std::mutex> guard(deferred_mutex_);
+    deferred_.push_back(std::move(item));
+    if (delivery_posted_) return;
+    delivery_posted_ = true;
+  }
+  // A handler of its own, run without the entry lock: whatever the sinks do, no lwIP call and
+  // no tunstack code is in progress underneath.
+  asio::post(io_, [weak = weak_from_this()] {
+    if (auto self = weak.lock()) self->deliver_deferred();
+  });
+}
+
+void stack_impl::deliver_deferred() const noexcept {
+  if (t_delivering) return;
+  const std::lock_guard<std::mutex> order(delivery_mutex_);
+  std::vector<deferred> batch;
+  {
+    const std::lock_guard<std::mutex> guard(deferred_mutex_);
+    batch.swap(deferred_);
+    delivery_posted_ = false;  // what the sinks cause now gets a delivery of its own
+  }
+  t_delivering = true;
+  for (deferred& item : batch) {
+    try {
+      if (auto* line = std::get_if<deferred_line>(&item)) {
+        options_.log(line->level, line->text);
+      } else if (options_.trace) {
+        options_.trace(std::get<trace_event>(item));
+      }
+    } catch (...) {
+      // A sink that throws loses its line; the stack's thread (an Asio handler, or a
+      // destructor) is no place to let it escape to.
+    }
+  }
+  t_delivering = false;
+}
+
 stack_impl::~stack_impl() { shutdown(); }
 
 void stack_impl::trace_scan() {
@@ -194,7 +239,7 @@ void stack_impl::start() {
     }
   }
   started_lwip_ = true;
-  if (options_.trace) tracer_ = std::make_unique<tcp_tracer>(options_.trace);
+  if (options_.trace) tracer_ = std::make_unique<tcp_tracer>([this](trace_event&& e) { trace(std::move(e)); });
   // The first handler the io_context runs: from then on, the stack belongs to the thread that
   // runs it (see on_stack_thread).
   asio::post(io_, [weak = weak_from_this()] {
@@ -208,6 +253,18 @@ void stack_impl::start() {
 
 void stack_impl::shutdown() noexcept {
   if (!started_lwip_) return;
+  tear_down();
+  // What the teardown reported (connections closing, pools left in use) reaches the sinks now:
+  // no handler will run for it any more. A sink that logs through the stack adds a round.
+  for (int round = 0; round < 8 && has_deferred(); ++round) deliver_deferred();
+}
+
+bool stack_impl::has_deferred() const noexcept {
+  const std::lock_guard<std::mutex> guard(deferred_mutex_);
+  return !deferred_.empty();
+}
+
+void stack_impl::tear_down() noexcept {
   entry lock(handover_);  // a handler still finishing on the io_context's thread goes first
   g_tearing_down = true;
   try {
@@ -449,6 +506,7 @@ stack::stack(asio::io_context& io, stack_options options)
     : impl_(std::make_shared<detail::stack_impl>(io, std::move(options))) {
   impl_->start();
   detail::g_current_stack = this;
+  impl_->deliver_deferred();  // on the thread that made the stack: its first lines, in order
 }
 
 stack::~stack() {
@@ -488,12 +546,17 @@ bool stack::running_in_this_thread() const noexcept { return impl_->on_stack_thr
 
 // Every member that reads or changes lwIP's state runs on the stack's thread, under the entry
 // lock (see stack_impl::invoke), also when called from a handler of the application's.
+// Called by the application, so nothing of lwIP's or ours is underneath: on the stack's thread,
+// what the call logged can reach the sinks before it returns (before the program's next line).
 interface_id stack::add_interface(netif::link& link, const interface_config& config) {
-  return impl_->invoke([&] { return impl_->add_interface(link, config); });
+  const interface_id id = impl_->invoke([&] { return impl_->add_interface(link, config); });
+  if (impl_->on_stack_thread()) impl_->deliver_deferred();
+  return id;
 }
 
 void stack::remove_interface(interface_id id) {
   impl_->invoke([&] { impl_->remove_interface(id); });
+  if (impl_->on_stack_thread()) impl_->deliver_deferred();
 }
 
 stack_stats stack::stats() const { return impl_->invoke([&] { return impl_->stats(); }); }

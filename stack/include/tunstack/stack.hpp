@@ -48,7 +48,8 @@ struct stack_options {
   /// Seed for lwIP's random numbers (ephemeral ports, the secret behind initial sequence
   /// numbers). The same seed with the manual clock reproduces a run. Default: random.
   std::optional<std::uint64_t> seed;
-  /// Receives the stack's log lines. Default: none (silent).
+  /// Receives the stack's log lines (see log_sink: after the fact, never inside lwIP).
+  /// Default: none (silent).
   log_sink log;
   /// The most verbose level handed to @ref log; lines above it are not even formatted.
   /// Default: log_level::info.

@@ -18,6 +18,7 @@
 #include <string>
 #include <thread>
 #include <unordered_set>
+#include <variant>
 #include <vector>
 
 struct tcp_pcb;
@@ -51,7 +52,8 @@ class stack_impl : public std::enable_shared_from_this<stack_impl> {
   /// lwip_init() and the first timer; separate from the constructor because the timer's
   /// handler needs weak_from_this().
   void start();
-  /// Frees everything lwIP holds and lets the next stack initialise lwIP afresh.
+  /// Frees everything lwIP holds and lets the next stack initialise lwIP afresh, then hands
+  /// what that reported to the sinks.
   void shutdown() noexcept;
 
   asio::io_context& io() noexcept { return io_; }
@@ -97,9 +99,21 @@ class stack_impl : public std::enable_shared_from_this<stack_impl> {
   bool logs(log_level level) const noexcept {
     return options_.log && level <= options_.log_max;
   }
+  /// Queues a line for the log sink. The sinks (log and trace) are user code that may call
+  /// back into the stack, and lines and events come from the middle of lwIP's input and output,
+  /// which are not re-entrant (tcp_input keeps the segment in file-level statics): so they are
+  /// delivered later, in order, on the stack's thread, by deliver_deferred().
   void log(log_level level, const std::string& line) const {
-    if (logs(level)) options_.log(level, line);
+    if (logs(level)) defer(deferred_line{level, line});
   }
+  /// Queues a TCP trace event (see log()).
+  void trace(trace_event&& event) const { defer(std::move(event)); }
+  /// Hands what log() and trace() queued to the sinks. Call only where no lwIP or tunstack code
+  /// is underneath (a handler of its own, the end of a public call on the stack's thread), and
+  /// holding no entry lock: the sinks may call the stack, or wait for other threads. Does
+  /// nothing while it is running already (a sink calling the stack): the rest follows in a
+  /// handler posted for it.
+  void deliver_deferred() const noexcept;
 
   /// Runs @p f on the stack's thread and returns its result: directly when the caller may touch
   /// lwIP (the stack's thread, or nobody runs the io_context), else posted and waited for.
@@ -159,6 +173,8 @@ class stack_impl : public std::enable_shared_from_this<stack_impl> {
   std::vector<tcp_connection_info> tcp_connections() const;
 
  private:
+  void tear_down() noexcept;
+  bool has_deferred() const noexcept;
   void on_timer();
   void run_due_timers();
 
@@ -180,6 +196,22 @@ class stack_impl : public std::enable_shared_from_this<stack_impl> {
   std::vector<std::shared_ptr<interface>> interfaces_;  // index = interface_id; null when removed
   std::unordered_set<stack_object*> objects_;
   bool started_lwip_ = false;
+
+  struct deferred_line {
+    log_level level;
+    std::string text;
+  };
+  using deferred = std::variant<deferred_line, trace_event>;
+  void defer(deferred&& item) const;
+  // What log() and trace() queued. Guarded by its own mutex, never held while a sink runs: a
+  // line may be queued from another thread (a teardown, a caller while the io_context is
+  // stopped) while the stack's thread delivers.
+  mutable std::mutex deferred_mutex_;
+  mutable std::vector<deferred> deferred_;
+  mutable bool delivery_posted_ = false;
+  // Held while the sinks run, so that two threads (the stack's, and one tearing the stack down
+  // after io_context::stop()) never run them at once.
+  mutable std::mutex delivery_mutex_;
 };
 
 }  // namespace tunstack::detail
