@@ -40,7 +40,8 @@ namespace {
 
 // The stack of this process; set while one exists (also what refuses a second one).
 std::atomic<stack_impl*> g_current_impl{nullptr};
-tunstack::stack* g_current_stack = nullptr;
+// Read by for_executor() on any thread that makes a socket from an executor.
+std::atomic<tunstack::stack*> g_current_stack{nullptr};
 // A function-local static: providers register from other translation units' static
 // initialisers, which may run before this file's.
 tunstack::stack::provider& g_provider() {
@@ -49,7 +50,7 @@ tunstack::stack::provider& g_provider() {
 }
 // True while a stack tears lwIP down: the destructor may run on a thread that is not the
 // io_context's (after the io_context stopped), and lwIP's core-lock check must allow it.
-bool g_tearing_down = false;
+std::atomic<bool> g_tearing_down{false};  // read by lwIP's core-lock check, on any thread
 
 // Pool descriptions in MEMP_* order, from lwIP's own pool list.
 constexpr const char* pool_names[] = {
@@ -516,8 +517,8 @@ stack::~stack() {
 }
 
 stack& stack::for_executor(const asio::any_io_executor& ex) {
-  if (detail::g_current_stack != nullptr) {
-    if (detail::g_current_stack->impl().runs_on(detail::stack_impl::context_of(ex))) return *detail::g_current_stack;
+  if (tunstack::stack* current = detail::g_current_stack) {
+    if (current->impl().runs_on(detail::stack_impl::context_of(ex))) return *current;
     throw std::system_error(
         make_error_code(errc::no_stack),
         "tunstack: this executor's io_context is not the one the stack runs on (lwIP allows one "

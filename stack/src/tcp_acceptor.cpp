@@ -36,6 +36,7 @@
 #include <asio/error.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <deque>
 #include <unordered_set>
 
@@ -92,7 +93,7 @@ class tcp_listener final : public std::enable_shared_from_this<tcp_listener>, pu
     const std::uint64_t generation = ++accept_generation_;
     accept_ = std::move(handler);
     accept_.on_cancel([weak = weak_from_this(), generation](asio::cancellation_type) {
-      if (auto self = weak.lock(); self && !self->gone_) {
+      if (auto self = weak.lock(); self && !self->gone()) {
         self->stack_.run_or_post([self, generation] {
           if (self->accept_ && self->accept_generation_ == generation) self->cancel();
         });
@@ -213,8 +214,9 @@ class tcp_listener final : public std::enable_shared_from_this<tcp_listener>, pu
   stack_impl& stack_;
   asio::any_io_executor executor_;
   tcp_pcb* pcb_ = nullptr;
-  bool open_ = true;
-  bool gone_ = false;
+  // Written on the stack's thread (or by its teardown), read from any thread (see tcp_connection).
+  std::atomic<bool> open_{true};
+  std::atomic<bool> gone_{false};
   std::deque<std::shared_ptr<tcp_connection>> ready_;  // handshake done, not handed out yet
   std::size_t queue_limit_ = 1;                         // ready_'s size that closes the gate
   u8_t half_open_limit_ = 1;                            // lwIP's backlog while the gate is open

@@ -12,6 +12,7 @@
 
 #include "lwip/tcp.h"
 
+#include <atomic>
 #include <cstddef>
 #include <span>
 #include <vector>
@@ -124,8 +125,10 @@ class tcp_connection final : public std::enable_shared_from_this<tcp_connection>
   std::weak_ptr<stack_impl> life_;  // expires with the stack (see gone())
   tcp_pcb* pcb_ = nullptr;
   bool registered_ = false;    // in the stack's object list (until closed or the stack is gone)
-  bool gone_ = false;          // the stack was destroyed
-  bool open_ = true;          // until close()
+  // Written on the stack's thread (or by the stack's teardown), read from any thread: an
+  // operation started from another thread, is_open(), a cancellation signal.
+  std::atomic<bool> gone_{false};  // the stack was destroyed
+  std::atomic<bool> open_{true};   // until close()
   bool connecting_ = false;
   bool fin_received_ = false;  // the peer closed its side; everything before it is in received_
   bool shut_send_ = false;
