@@ -31,6 +31,7 @@
 
 #include <atomic>
 #include <cstring>
+#include <limits>
 #include <stdexcept>
 #include <typeinfo>
 
@@ -265,9 +266,25 @@ bool stack_impl::has_deferred() const noexcept {
   return !deferred_.empty();
 }
 
+void stack_impl::run_later(std::size_t n) noexcept {
+  for (; n > 0; --n) {
+    std::function<void()> f;
+    {
+      const std::lock_guard<std::mutex> guard(later_mutex_);
+      if (later_.empty()) return;
+      f = std::move(later_.front());
+      later_.pop_front();
+    }
+    f();  // closes and cancels: noexcept work
+  }
+}
+
 void stack_impl::tear_down() noexcept {
   entry lock(handover_);  // a handler still finishing on the io_context's thread goes first
   g_tearing_down = true;
+  // Closes requested from other threads that the stack's thread did not get to (the io_context
+  // stopped first) happen now, while the interfaces still send: a FIN, not the abort below.
+  run_later(std::numeric_limits<std::size_t>::max());
   try {
     timer_.cancel();
   } catch (const std::system_error&) {

@@ -296,7 +296,7 @@ void tcp::acceptor::close(std::error_code& ec) {
 }
 
 void tcp::acceptor::cancel(std::error_code& ec) {
-  detail::on_stack(impl_, ec, [](detail::tcp_listener& l) { l.cancel(); });
+  detail::on_stack_later(impl_, ec, [](detail::tcp_listener& l) { l.cancel(); });  // never waits
 }
 
 tcp::endpoint tcp::acceptor::local_endpoint(std::error_code& ec) const {

@@ -695,7 +695,7 @@ void tcp::socket::close(std::error_code& ec) {
 }
 
 void tcp::socket::cancel(std::error_code& ec) {
-  detail::on_stack(impl_, ec, [](detail::tcp_connection& c) { c.cancel(); });
+  detail::on_stack_later(impl_, ec, [](detail::tcp_connection& c) { c.cancel(); });  // never waits
 }
 
 void tcp::socket::bind(const endpoint_type& local, std::error_code& ec) {

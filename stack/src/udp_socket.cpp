@@ -306,7 +306,7 @@ void udp::socket::close(std::error_code& ec) {
 }
 
 void udp::socket::cancel(std::error_code& ec) {
-  detail::on_stack(impl_, ec, [](detail::udp_endpoint& u) { u.cancel(); });
+  detail::on_stack_later(impl_, ec, [](detail::udp_endpoint& u) { u.cancel(); });  // never waits
 }
 
 udp::endpoint udp::socket::local_endpoint(std::error_code& ec) const {

@@ -3,6 +3,8 @@
 // composed operations compile with every kind of completion token (callbacks, use_awaitable,
 // experimental::deferred, use_future), and they work for real on a loopback link (the stack
 // talks to itself), with the io_context on its own thread and the blocking facade on another.
+#include "packet.hpp"
+
 #include "tunstack/netif/memory_link.hpp"
 #include "tunstack/stack.hpp"
 #include "tunstack/tcp.hpp"
@@ -23,6 +25,7 @@
 
 #include <atomic>
 #include <future>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -304,4 +307,125 @@ TEST_CASE("concepts: sockets made from a strand find the stack and complete on t
   });
   run_until(l.io, [&] { return tried; });
   CHECK(blocked == tunstack::errc::blocking_on_stack_thread);
+}
+
+TEST_CASE("concepts: closing and destroying sockets on another thread never waits for the stack's thread") {
+  // The stack's thread runs a handler that waits for another thread, which closes and destroys
+  // sockets meanwhile: had those calls waited for the stack's thread, neither would go on.
+  loopback l;
+  auto acceptor = std::make_unique<tcp::acceptor>(l.st, l.echo);
+  std::promise<tcp::socket> accepted;
+  acceptor->async_accept([&](std::error_code ec, tcp::socket s) {
+    REQUIRE_FALSE(ec);
+    accepted.set_value(std::move(s));
+  });
+  l.start();
+  auto client = std::make_unique<tcp::socket>(l.st);
+  client->async_connect(l.echo, asio::use_future).get();
+  tcp::socket server = accepted.get_future().get();
+  auto datagrams = std::make_unique<tunstack::udp::socket>(l.st, tunstack::udp::endpoint{tunstack::udp::v4(), 9001});
+
+  char client_byte = 0, server_byte = 0;
+  std::promise<std::error_code> client_read, server_read;
+  client->async_read_some(asio::buffer(&client_byte, 1), [&](std::error_code ec, std::size_t) { client_read.set_value(ec); });
+  server.async_read_some(asio::buffer(&server_byte, 1), [&](std::error_code ec, std::size_t) { server_read.set_value(ec); });
+
+  std::atomic<bool> closed_while_waiting{false}, open_after_close{true};
+  std::promise<void> handler_done, done;  // both outlive the threads that use them
+  std::thread other;
+  asio::post(l.io, [&] {
+    auto finished = done.get_future();
+    other = std::thread([&] {
+      tcp::socket moved_into{l.st};
+      tcp::socket second{l.st};
+      moved_into = std::move(second);  // move assignment closes the target first
+      client->close();
+      open_after_close = client->is_open();
+      client.reset();
+      acceptor.reset();
+      datagrams.reset();
+      done.set_value();
+    });
+    closed_while_waiting = finished.wait_for(10s) == std::future_status::ready;
+    handler_done.set_value();
+  });
+  handler_done.get_future().get();
+  other.join();
+  CHECK(closed_while_waiting);
+  CHECK_FALSE(open_after_close);  // is_open() says so at once, the work follows on the stack's thread
+
+  // What the closes did happened on the stack's thread afterwards: the client's pending read was
+  // aborted, and its FIN reached the server.
+  auto client_result = client_read.get_future();
+  auto server_result = server_read.get_future();
+  REQUIRE(client_result.wait_for(10s) == std::future_status::ready);
+  REQUIRE(server_result.wait_for(10s) == std::future_status::ready);
+  CHECK(client_result.get() == asio::error::operation_aborted);
+  CHECK(server_result.get() == asio::error::eof);
+  // The port is free again: the acceptor's close happened before this (posted after it).
+  tcp::acceptor again{l.st, l.echo};
+  CHECK(again.is_open());
+
+  std::promise<void> closed;
+  asio::post(l.io, [&] {
+    server.close();
+    again.close();
+    closed.set_value();
+  });
+  closed.get_future().get();
+}
+
+TEST_CASE("concepts: a socket closed on another thread just before the io_context stops still sends its FIN") {
+  std::mutex sent_mutex;
+  std::vector<tunstack::netif::memory_link::packet> sent;  // by the stack's thread, then the teardown's
+  std::optional<loopback> l;
+  l.emplace();
+  auto* wire = &l->wire;
+  wire->set_tap([&, wire](tunstack::netif::memory_link::packet p) {
+    {
+      const std::lock_guard<std::mutex> guard(sent_mutex);
+      sent.push_back(p);
+    }
+    wire->inject(p);
+  });
+  auto fin_from = [&](std::uint16_t port) {
+    const std::lock_guard<std::mutex> guard(sent_mutex);
+    for (const auto& p : sent) {
+      const tunstack::testing::ipv4_view ip{p};
+      if (!ip.valid() || ip.protocol() != 6) continue;
+      const tunstack::testing::tcp_view segment{ip.payload()};
+      if (segment.valid() && segment.src_port() == port && segment.has(tunstack::testing::tcp_flag::fin)) return true;
+    }
+    return false;
+  };
+
+  tcp::acceptor acceptor{l->st, l->echo};
+  std::promise<tcp::socket> accepted;
+  acceptor.async_accept([&](std::error_code ec, tcp::socket s) {
+    REQUIRE_FALSE(ec);
+    accepted.set_value(std::move(s));
+  });
+  l->start();
+  tcp::socket client{l->st};
+  client.async_connect(l->echo, asio::use_future).get();
+  tcp::socket server = accepted.get_future().get();
+  const std::uint16_t client_port = client.local_endpoint().port();
+
+  // The stack's thread is busy while this thread closes the client and stops the io_context, so
+  // the close cannot happen before the stop.
+  std::promise<void> holding, release;
+  asio::post(l->io, [&] {
+    holding.set_value();
+    release.get_future().wait();
+  });
+  holding.get_future().get();
+  client.close();
+  l->work.reset();
+  l->io.stop();
+  release.set_value();
+  l->runner.join();
+  REQUIRE_FALSE(fin_from(client_port));  // not closed yet: the stack's thread never got to it
+
+  l.reset();  // the stack's teardown closes it, gracefully, before it lets go of the interface
+  CHECK(fin_from(client_port));
 }

@@ -98,9 +98,21 @@ void tcp_start_write(const std::shared_ptr<tcp_connection>& c, const_buffers buf
 ///
 /// @par Thread safety
 /// Distinct objects: safe. Shared objects: unsafe, as with Asio's sockets. Operations may be
-/// started from any thread; the work happens on the stack's thread. The blocking functions
-/// (connect, read_some, write_some) must not be called on the stack's thread: there they fail
-/// with tunstack::errc::blocking_on_stack_thread instead of deadlocking.
+/// started from any thread; the work happens on the stack's thread. What may wait, and where:
+/// - close(), cancel(), move assignment and the destructor never wait for the stack's thread.
+///   On that thread (or while nobody runs the io_context) they act at once; on another thread
+///   they hand the work to the stack's thread and return: is_open() is false at once, pending
+///   operations complete with operation_aborted and the FIN (or RST) follows when the stack's
+///   thread gets to it (at the latest when the stack is destroyed). So a thread may close or
+///   destroy a socket while the stack's thread runs a handler that waits for that thread.
+/// - The blocking functions (connect, read_some, write_some) wait for the operation;
+///   on the stack's thread they fail with tunstack::errc::blocking_on_stack_thread instead of
+///   deadlocking.
+/// - The other synchronous members (shutdown, bind, local_endpoint,
+///   remote_endpoint, set_option, get_option) return the stack's answer: on the stack's thread
+///   they run at once, on another thread they wait for the stack's thread to run them (briefly:
+///   it runs no user code meanwhile), so they must not be called from a thread the stack's
+///   thread is waiting for.
 ///
 /// @code
 /// asio::awaitable<void> echo(tunstack::tcp::socket s) {
@@ -217,7 +229,8 @@ class tcp::socket {
     detail::throw_if(ec, "tunstack::tcp::socket::shutdown");
   }
   /// Closes the socket: pending operations complete with operation_aborted, the connection
-  /// is closed gracefully (or reset, if received data was left unread).
+  /// is closed gracefully (or reset, if received data was left unread). Never waits for the
+  /// stack's thread (see Thread safety); the socket can connect again afterwards.
   void close(std::error_code& ec);
   void close() {
     std::error_code ec;
@@ -225,6 +238,7 @@ class tcp::socket {
     detail::throw_if(ec, "tunstack::tcp::socket::close");
   }
   /// Completes pending operations with operation_aborted (a pending connect is abandoned).
+  /// Never waits for the stack's thread.
   void cancel(std::error_code& ec);
   void cancel() {
     std::error_code ec;
@@ -379,7 +393,8 @@ class tcp::acceptor {
   }
 
   /// Stops listening: a pending accept completes with operation_aborted; connections waiting
-  /// in the backlog are reset.
+  /// in the backlog are reset. Like the destructor, never waits for the stack's thread (as
+  /// tcp::socket::close()); a new acceptor made afterwards on any thread finds the port free.
   void close(std::error_code& ec);
   void close() {
     std::error_code ec;

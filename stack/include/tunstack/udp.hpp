@@ -54,7 +54,9 @@ void udp_start_receive(const std::shared_ptr<udp_endpoint>& u, mutable_buffers b
 /// - Handlers never run inside the initiating call; completions are posted.
 ///
 /// @par Thread safety
-/// As tcp::socket.
+/// As tcp::socket: close(), cancel(), move assignment and the destructor never wait for the
+/// stack's thread; the blocking functions fail on it; the other synchronous members wait for it
+/// from other threads.
 ///
 /// @code
 /// tunstack::udp::socket s{st, {tunstack::udp::v4(), 7}};

@@ -12,6 +12,8 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <deque>
+#include <functional>
 #include <future>
 #include <mutex>
 #include <memory>
@@ -156,6 +158,35 @@ class stack_impl : public std::enable_shared_from_this<stack_impl> {
     });
   }
 
+  /// Runs @p f now where the caller may touch lwIP (the stack's thread, or any thread while
+  /// nobody runs the io_context: invoke's rule), else queues it for the stack's thread and
+  /// returns at once. For what must never wait for the stack's thread: close, cancel and
+  /// destruction from other threads (the stack's thread may be running a handler that waits
+  /// for the caller). Taking the entry lock waits at most for a handler of ours to finish,
+  /// which never waits for anyone. Queued work runs in order, each from a handler posted for
+  /// it, or at the latest when the stack is torn down: a socket closed just before the
+  /// io_context stopped still sends its FIN. @p f must cope with the stack being gone.
+  void run_now_or_post(std::function<void()> f) {
+    {
+      entry lock(handover_);
+      if (io_.get_executor().running_in_this_thread() || std::this_thread::get_id() == owner_.load() ||
+          io_.stopped()) {
+        f();
+        return;
+      }
+    }
+    {
+      const std::lock_guard<std::mutex> guard(later_mutex_);
+      later_.push_back(std::move(f));
+    }
+    asio::post(io_, [weak = weak_from_this()] {
+      if (auto self = weak.lock()) {
+        const auto entered = self->enter_handler();
+        self->run_later(1);
+      }
+    });
+  }
+
   void add_object(stack_object* o) { objects_.insert(o); }
   void remove_object(stack_object* o) noexcept { objects_.erase(o); }
 
@@ -175,6 +206,8 @@ class stack_impl : public std::enable_shared_from_this<stack_impl> {
  private:
   void tear_down() noexcept;
   bool has_deferred() const noexcept;
+  /// Runs up to @p n of the functions run_now_or_post() queued, oldest first.
+  void run_later(std::size_t n) noexcept;
   void on_timer();
   void run_due_timers();
 
@@ -212,6 +245,9 @@ class stack_impl : public std::enable_shared_from_this<stack_impl> {
   // Held while the sinks run, so that two threads (the stack's, and one tearing the stack down
   // after io_context::stop()) never run them at once.
   mutable std::mutex delivery_mutex_;
+
+  std::mutex later_mutex_;  // guards later_: other threads queue, the stack's thread runs
+  std::deque<std::function<void()>> later_;
 };
 
 }  // namespace tunstack::detail
