@@ -220,6 +220,7 @@ void tcp_connection::start_read(mutable_buffers buffers, completion<std::error_c
 // Completes the pending read if there is data, an end of stream, or an error to report.
 // Data queued before a FIN or a reset is delivered first, as the kernel does.
 void tcp_connection::try_read() {
+  complete_ready_waits();
   if (!read_) return;
   std::error_code ec;
   std::size_t n = 0;
@@ -294,9 +295,65 @@ void tcp_connection::start_write(const_buffers buffers, completion<std::error_co
   try_write();
 }
 
+void tcp_connection::start_wait(asio::socket_base::wait_type what, completion<std::error_code> handler) {
+  if (!open_) return handler.complete(asio::error::bad_descriptor);
+  const std::uint64_t id = ++wait_ids_;
+  waits_.push_back(pending_wait{what, id, std::move(handler)});
+  waits_.back().handler.on_cancel([weak = weak_from_this(), id](asio::cancellation_type) {
+    if (auto self = weak.lock(); self && !self->gone()) {
+      self->stack_.run_or_post([self, id] {
+        auto it = std::find_if(self->waits_.begin(), self->waits_.end(), [id](const pending_wait& w) { return w.id == id; });
+        if (it == self->waits_.end()) return;  // completed meanwhile
+        auto h = std::move(it->handler);
+        self->waits_.erase(it);
+        h.complete(asio::error::operation_aborted);
+      });
+    }
+  });
+  complete_ready_waits();
+}
+
+// What a reader, a writer or an error watcher would find now without waiting. A socket that is
+// not connected is ready for both (a read or write would fail at once), as poll() reports a
+// closed socket's hang-up; a connect in progress is ready for neither.
+bool tcp_connection::ready_for(asio::socket_base::wait_type what) const noexcept {
+  switch (what) {
+    case asio::socket_base::wait_read:
+      return !received_.empty() || fin_received_ || shut_receive_ || static_cast<bool>(error_) ||
+             (pcb_ == nullptr && !connecting_);
+    case asio::socket_base::wait_write:
+      if (connecting_) return false;
+      if (pcb_ == nullptr || shut_send_) return true;
+      return pcb_->snd_buf > 0 && tcp_sndqueuelen(pcb_) < TCP_SND_QUEUELEN;
+    case asio::socket_base::wait_error:
+      return static_cast<bool>(error_);
+  }
+  return false;
+}
+
+// Called whenever the connection's state may have changed (from try_read and try_write, which
+// every lwIP callback and every state change goes through).
+void tcp_connection::complete_ready_waits() {
+  if (waits_.empty()) return;
+  std::vector<completion<std::error_code>> ready;
+  std::erase_if(waits_, [&](pending_wait& w) {
+    if (!ready_for(w.what)) return false;
+    ready.push_back(std::move(w.handler));
+    return true;
+  });
+  for (auto& h : ready) h.complete({});
+}
+
+void tcp_connection::fail_waits(std::error_code ec) noexcept {
+  auto waits = std::move(waits_);
+  waits_.clear();
+  for (auto& w : waits) w.handler.complete(ec);
+}
+
 // Hands lwIP as much of the pending write as its send buffer and segment queue take, and
 // completes the write with that count; with no room, waits for `sent` (or the poll fallback).
 void tcp_connection::try_write() {
+  complete_ready_waits();
   if (!write_) return;
   if (pcb_ == nullptr) {
     finish(write_, error_ ? error_ : std::error_code{asio::error::not_connected}, 0);
@@ -380,6 +437,7 @@ void tcp_connection::shutdown(asio::socket_base::shutdown_type what, std::error_
     if (write_) {
       finish(write_, asio::error::broken_pipe, 0);
     }
+    complete_ready_waits();  // a write would fail at once now
     stack_.schedule_timers();
   }
 }
@@ -391,6 +449,7 @@ void tcp_connection::fail_all(std::error_code ec) noexcept {
   if (write_) {
     finish(write_, ec, 0);
   }
+  fail_waits(ec);
   if (connect_) connect_.complete(ec);
   connecting_ = false;
 }
@@ -425,6 +484,7 @@ void tcp_connection::cancel() noexcept {
   if (write_) {
     finish(write_, asio::error::operation_aborted, 0);
   }
+  fail_waits(asio::error::operation_aborted);
   cancel_connect();
 }
 
@@ -628,6 +688,16 @@ void tcp_start_write(const std::shared_ptr<tcp_connection>& c, const_buffers buf
   });
 }
 
+void tcp_start_wait(const std::shared_ptr<tcp_connection>& c, asio::socket_base::wait_type what,
+                    completion<std::error_code> handler) {
+  if (!c) return handler.complete(asio::error::bad_descriptor);
+  if (c->gone()) return handler.complete(asio::error::connection_aborted);
+  c->stack().run_or_post([c, what, h = std::move(handler)]() mutable {
+    if (c->gone()) return h.complete(asio::error::connection_aborted);
+    c->start_wait(what, std::move(h));
+  });
+}
+
 void throw_error(const std::error_code& ec, const char* operation) {
   throw std::system_error(ec, operation);
 }
@@ -681,6 +751,20 @@ void tcp::socket::connect(const endpoint_type& peer, std::error_code& ec) {
   auto result = done.get_future();
   async_connect(peer, [&done](std::error_code e) { done.set_value(e); });
   ec = result.get();
+}
+
+void tcp::socket::wait(wait_type what, std::error_code& ec) {
+  if (!detail::may_block(executor_, ec)) return;
+  std::promise<std::error_code> done;
+  auto result = done.get_future();
+  async_wait(what, [&done](std::error_code e) { done.set_value(e); });
+  ec = result.get();
+}
+
+std::size_t tcp::socket::available(std::error_code& ec) const {
+  std::size_t n = 0;
+  detail::on_stack(impl_, ec, [&](detail::tcp_connection& c) { n = c.available(); });
+  return n;
 }
 
 void tcp::socket::shutdown(asio::socket_base::shutdown_type what, std::error_code& ec) {

@@ -5,6 +5,7 @@
 // talks to itself), with the io_context on its own thread and the blocking facade on another.
 #include "packet.hpp"
 
+#include "tunstack/connect.hpp"
 #include "tunstack/netif/memory_link.hpp"
 #include "tunstack/stack.hpp"
 #include "tunstack/tcp.hpp"
@@ -30,6 +31,7 @@
 #include <string>
 #include <thread>
 #include <type_traits>
+#include <vector>
 
 using tunstack::tcp;
 using namespace std::chrono_literals;
@@ -40,6 +42,11 @@ static_assert(std::is_nothrow_move_constructible_v<tcp::socket>);
 static_assert(std::is_nothrow_move_assignable_v<tcp::socket>);
 static_assert(!std::is_copy_constructible_v<tcp::socket>);
 static_assert(std::is_same_v<tcp::endpoint, asio::ip::tcp::endpoint>);
+// Layered streams (asio::ssl::stream) find the socket as their lowest layer.
+static_assert(std::is_same_v<tcp::socket::lowest_layer_type, tcp::socket>);
+static_assert(std::is_same_v<decltype(std::declval<tcp::socket&>().lowest_layer()), tcp::socket&>);
+static_assert(std::is_same_v<decltype(std::declval<const tcp::socket&>().lowest_layer()), const tcp::socket&>);
+static_assert(std::is_same_v<tcp::socket::wait_type, asio::socket_base::wait_type>);
 
 namespace {
 
@@ -64,6 +71,29 @@ namespace {
   std::move(d3)([](std::error_code, tcp::socket) {});
   tunstack::udp::endpoint from;
   [[maybe_unused]] std::future<std::size_t> f5 = u.async_receive_from(asio::buffer(data), from, asio::use_future);
+
+  // async_wait, available, and the range and iterator connects (found by argument-dependent
+  // lookup, as asio::async_connect is for Asio's sockets), with and without a condition.
+  s.async_wait(tcp::socket::wait_read, [](std::error_code) {});
+  [[maybe_unused]] std::future<void> f6 = s.async_wait(tcp::socket::wait_write, asio::use_future);
+  std::move(s.async_wait(tcp::socket::wait_error, asio::experimental::deferred))([](std::error_code) {});
+  [[maybe_unused]] std::size_t available = s.available();
+  const std::vector<tcp::endpoint> endpoints;
+  const asio::ip::tcp::resolver::results_type results;
+  auto condition = [](const std::error_code&, const tcp::endpoint&) { return true; };
+  async_connect(s, endpoints, [](std::error_code, tcp::endpoint) {});
+  async_connect(s, results, condition, [](std::error_code, tcp::endpoint) {});
+  [[maybe_unused]] std::future<tcp::endpoint> f7 = tunstack::async_connect(s, results, asio::use_future);
+  using iterator = std::vector<tcp::endpoint>::const_iterator;
+  tunstack::async_connect(s, endpoints.begin(), endpoints.end(), [](std::error_code, iterator) {});
+  tunstack::async_connect(s, endpoints.begin(), endpoints.end(), condition, [](std::error_code, iterator) {});
+  auto d4 = tunstack::async_connect(s, endpoints, asio::experimental::deferred);
+  std::move(d4)([](std::error_code, tcp::endpoint) {});
+  [[maybe_unused]] tcp::endpoint e1 = tunstack::connect(s, results);
+  std::error_code ec;
+  [[maybe_unused]] tcp::endpoint e2 = tunstack::connect(s, endpoints, condition, ec);
+  [[maybe_unused]] iterator i1 = tunstack::connect(s, endpoints.begin(), endpoints.end(), ec);
+  s.wait(tcp::socket::wait_read);
 }
 
 [[maybe_unused]] asio::awaitable<void> compiles_as_coroutine(tcp::socket& s, tcp::acceptor& a) {
@@ -74,6 +104,9 @@ namespace {
   n += co_await asio::async_write(s, asio::buffer(data), asio::use_awaitable);
   n += co_await asio::async_read_until(s, asio::dynamic_buffer(line), "\r\n", asio::use_awaitable);
   tcp::socket accepted = co_await a.async_accept(asio::use_awaitable);
+  co_await s.async_wait(tcp::socket::wait_read, asio::use_awaitable);
+  const std::vector<tcp::endpoint> endpoints;
+  [[maybe_unused]] tcp::endpoint peer = co_await async_connect(s, endpoints, asio::use_awaitable);
   (void)n;
 }
 

@@ -71,6 +71,8 @@ void tcp_start_read(const std::shared_ptr<tcp_connection>& c, mutable_buffers bu
                     completion<std::error_code, std::size_t> handler);
 void tcp_start_write(const std::shared_ptr<tcp_connection>& c, const_buffers buffers,
                      completion<std::error_code, std::size_t> handler);
+void tcp_start_wait(const std::shared_ptr<tcp_connection>& c, asio::socket_base::wait_type what,
+                    completion<std::error_code> handler);
 }  // namespace detail
 
 /// A TCP connection on a tunstack::stack.
@@ -105,14 +107,14 @@ void tcp_start_write(const std::shared_ptr<tcp_connection>& c, const_buffers buf
 ///   operations complete with operation_aborted and the FIN (or RST) follows when the stack's
 ///   thread gets to it (at the latest when the stack is destroyed). So a thread may close or
 ///   destroy a socket while the stack's thread runs a handler that waits for that thread.
-/// - The blocking functions (connect, read_some, write_some) wait for the operation;
+/// - The blocking functions (connect, read_some, write_some, wait) wait for the operation;
 ///   on the stack's thread they fail with tunstack::errc::blocking_on_stack_thread instead of
 ///   deadlocking.
-/// - The other synchronous members (shutdown, bind, local_endpoint,
+/// - The other synchronous members (shutdown, bind, available, local_endpoint,
 ///   remote_endpoint, set_option, get_option) return the stack's answer: on the stack's thread
-///   they run at once, on another thread they wait for the stack's thread to run them (briefly:
-///   it runs no user code meanwhile), so they must not be called from a thread the stack's
-///   thread is waiting for.
+///   they run at once; on another thread they wait until the stack's thread has run them (after
+///   the handlers queued before), so they must not be called from a thread the stack's thread
+///   is waiting for.
 ///
 /// @code
 /// asio::awaitable<void> echo(tunstack::tcp::socket s) {
@@ -128,6 +130,14 @@ class tcp::socket {
   using executor_type = asio::any_io_executor;
   using protocol_type = asio::ip::tcp;
   using endpoint_type = tcp::endpoint;
+  /// A socket is the lowest layer of a stack of streams, as Asio's sockets are: what
+  /// asio::ssl::stream<tunstack::tcp::socket> (and other layered streams) reach for.
+  using lowest_layer_type = socket;
+  /// What async_wait() waits for: wait_read, wait_write, wait_error (Asio's own values).
+  using wait_type = asio::socket_base::wait_type;
+  static constexpr wait_type wait_read = asio::socket_base::wait_read;
+  static constexpr wait_type wait_write = asio::socket_base::wait_write;
+  static constexpr wait_type wait_error = asio::socket_base::wait_error;
 
   /// A socket on @p s, not connected yet.
   explicit socket(stack& s);
@@ -144,8 +154,13 @@ class tcp::socket {
   socket& operator=(const socket&) = delete;
 
   executor_type get_executor() const noexcept { return executor_; }
-  /// True from construction until close() (or until moved from).
+  /// True from construction until close() (or until moved from), and again once a connect
+  /// reopened it.
   bool is_open() const noexcept;
+
+  /// This socket (see lowest_layer_type).
+  lowest_layer_type& lowest_layer() noexcept { return *this; }
+  const lowest_layer_type& lowest_layer() const noexcept { return *this; }
 
   /// Sets the local address (and port; 0: any free one) the next connect uses, as
   /// asio::ip::tcp::socket::bind does before connecting. Packets leave through the interface
@@ -186,10 +201,43 @@ class tcp::socket {
         initiate_write{impl_, executor_}, token, detail::const_buffers(buffers));
   }
 
+  /// Waits until the socket is ready to read (data, the peer's FIN, or an error a read would
+  /// report), to write (room in the send buffer, or an error a write would report; a connect in
+  /// progress is not ready), or has an error (the connection was reset, timed out, ...), as
+  /// asio::ip::tcp::socket::async_wait does. Completion signature: void(std::error_code):
+  /// success when ready, operation_aborted after cancel(), close() or a cancellation signal,
+  /// bad_descriptor on a closed socket, connection_aborted once the stack is gone. Several
+  /// waits may be pending at once.
+  /// @code
+  /// co_await socket.async_wait(tunstack::tcp::socket::wait_read, asio::use_awaitable);
+  /// std::vector<char> data(socket.available());
+  /// @endcode
+  template <class WaitToken = asio::default_completion_token_t<executor_type>>
+  auto async_wait(wait_type what, WaitToken&& token = WaitToken()) {
+    return asio::async_initiate<WaitToken, void(std::error_code)>(initiate_wait{impl_, executor_}, token, what);
+  }
+
+  /// The number of bytes received and not read yet: what a read takes at once without waiting.
+  /// 0 on a socket that is not connected; bad_descriptor on a closed one.
+  std::size_t available(std::error_code& ec) const;
+  std::size_t available() const {
+    std::error_code ec;
+    const std::size_t n = available(ec);
+    detail::throw_if(ec, "tunstack::tcp::socket::available");
+    return n;
+  }
+
   /// @name Blocking operations, for threads other than the stack's
   /// Each waits for the asynchronous operation to complete. The error_code overloads report
   /// failures in @p ec; the others throw std::system_error naming the operation.
   /// @{
+  /// Blocking async_wait().
+  void wait(wait_type what, std::error_code& ec);
+  void wait(wait_type what) {
+    std::error_code ec;
+    wait(what, ec);
+    detail::throw_if(ec, "tunstack::tcp::socket::wait");
+  }
   void connect(const endpoint_type& peer, std::error_code& ec);
   void connect(const endpoint_type& peer) {
     std::error_code ec;
@@ -327,6 +375,17 @@ class tcp::socket {
     void operator()(Handler&& h, detail::const_buffers buffers) const {
       detail::tcp_start_write(impl, std::move(buffers),
                               detail::completion<std::error_code, std::size_t>(std::forward<Handler>(h), executor));
+    }
+  };
+
+  struct initiate_wait {
+    using executor_type = asio::any_io_executor;
+    std::shared_ptr<detail::tcp_connection> impl;
+    executor_type executor;
+    executor_type get_executor() const noexcept { return executor; }
+    template <class Handler>
+    void operator()(Handler&& h, wait_type what) const {
+      detail::tcp_start_wait(impl, what, detail::completion<std::error_code>(std::forward<Handler>(h), executor));
     }
   };
 

@@ -69,6 +69,9 @@ class tcp_connection final : public std::enable_shared_from_this<tcp_connection>
   void bind(const tcp::endpoint& local, std::error_code& ec);
   void start_read(mutable_buffers buffers, completion<std::error_code, std::size_t> handler);
   void start_write(const_buffers buffers, completion<std::error_code, std::size_t> handler);
+  void start_wait(asio::socket_base::wait_type what, completion<std::error_code> handler);
+  /// Bytes received and not read yet.
+  std::size_t available() const noexcept { return received_bytes_; }
   void shutdown(asio::socket_base::shutdown_type what, std::error_code& ec);
   void close() noexcept;
   /// Closes with a reset (RST), e.g. for connections a closing listener never handed out.
@@ -111,6 +114,9 @@ class tcp_connection final : public std::enable_shared_from_this<tcp_connection>
   void apply_options();
   void try_read();
   void try_write();
+  bool ready_for(asio::socket_base::wait_type what) const noexcept;
+  void complete_ready_waits();
+  void fail_waits(std::error_code ec) noexcept;
   std::size_t copy_received(const mutable_buffers& buffers);
   void acknowledge(std::size_t n);
   void drop_received() noexcept;
@@ -156,6 +162,13 @@ class tcp_connection final : public std::enable_shared_from_this<tcp_connection>
   std::optional<pending_read> read_;
   std::optional<pending_write> write_;
   completion<std::error_code> connect_;
+  struct pending_wait {
+    asio::socket_base::wait_type what;
+    std::uint64_t id;  // tells a late cancellation from a later wait
+    completion<std::error_code> handler;
+  };
+  std::vector<pending_wait> waits_;
+  std::uint64_t wait_ids_ = 0;
 
   bool no_delay_ = false;
   bool keep_alive_ = false;
