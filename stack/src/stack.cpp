@@ -22,9 +22,12 @@
 #include "lwip/timeouts.h"
 #include "lwip/udp.h"
 
+#include <asio/execution/context.hpp>
 #include <asio/execution/outstanding_work.hpp>
 #include <asio/post.hpp>
 #include <asio/prefer.hpp>
+#include <asio/query.hpp>
+#include <asio/strand.hpp>
 
 #include <atomic>
 #include <cstdio>
@@ -32,7 +35,9 @@
 #include <memory>
 #include <string>
 #include <system_error>
+#include <limits>
 #include <stdexcept>
+#include <typeinfo>
 
 namespace tunstack {
 namespace detail {
@@ -40,7 +45,8 @@ namespace {
 
 // The stack of this process; set while one exists (also what refuses a second one).
 std::atomic<stack_impl*> g_current_impl{nullptr};
-tunstack::stack* g_current_stack = nullptr;
+// Read by for_executor() on any thread that makes a socket from an executor.
+std::atomic<tunstack::stack*> g_current_stack{nullptr};
 // A function-local static: providers register from other translation units' static
 // initialisers, which may run before this file's.
 tunstack::stack::provider& g_provider() {
@@ -49,7 +55,7 @@ tunstack::stack::provider& g_provider() {
 }
 // True while a stack tears lwIP down: the destructor may run on a thread that is not the
 // io_context's (after the io_context stopped), and lwIP's core-lock check must allow it.
-bool g_tearing_down = false;
+std::atomic<bool> g_tearing_down{false};  // read by lwIP's core-lock check, on any thread
 
 // Pool descriptions in MEMP_* order, from lwIP's own pool list.
 constexpr const char* pool_names[] = {
@@ -157,6 +163,51 @@ stack_impl::stack_impl(asio::io_context& io, stack_options options)
 
 stack_impl* stack_impl::current() noexcept { return g_current_impl; }
 
+namespace {
+// True while this thread runs the sinks: a sink that calls the stack must not have the sinks
+// called again inside it (what it causes is delivered next, from a posted handler).
+thread_local bool t_delivering = false;
+}  // namespace
+
+void stack_impl::defer(deferred&& item) const {
+  {
+    const std::lock_guard<std::mutex> guard(deferred_mutex_);
+    deferred_.push_back(std::move(item));
+    if (delivery_posted_) return;
+    delivery_posted_ = true;
+  }
+  // A handler of its own, run without the entry lock: whatever the sinks do, no lwIP call and
+  // no tunstack code is in progress underneath.
+  asio::post(io_, [weak = weak_from_this()] {
+    if (auto self = weak.lock()) self->deliver_deferred();
+  });
+}
+
+void stack_impl::deliver_deferred() const noexcept {
+  if (t_delivering) return;
+  const std::lock_guard<std::mutex> order(delivery_mutex_);
+  std::vector<deferred> batch;
+  {
+    const std::lock_guard<std::mutex> guard(deferred_mutex_);
+    batch.swap(deferred_);
+    delivery_posted_ = false;  // what the sinks cause now gets a delivery of its own
+  }
+  t_delivering = true;
+  for (deferred& item : batch) {
+    try {
+      if (auto* line = std::get_if<deferred_line>(&item)) {
+        options_.log(line->level, line->text);
+      } else if (options_.trace) {
+        options_.trace(std::get<trace_event>(item));
+      }
+    } catch (...) {
+      // A sink that throws loses its line; the stack's thread (an Asio handler, or a
+      // destructor) is no place to let it escape to.
+    }
+  }
+  t_delivering = false;
+}
+
 stack_impl::~stack_impl() { shutdown(); }
 
 void stack_impl::trace_scan() {
@@ -201,7 +252,7 @@ void stack_impl::start() {
     }
   }
   started_lwip_ = true;
-  if (options_.trace) tracer_ = std::make_unique<tcp_tracer>(options_.trace);
+  if (options_.trace) tracer_ = std::make_unique<tcp_tracer>([this](trace_event&& e) { trace(std::move(e)); });
   // The first handler the io_context runs: from then on, the stack belongs to the thread that
   // runs it (see on_stack_thread).
   asio::post(io_, [weak = weak_from_this()] {
@@ -215,8 +266,36 @@ void stack_impl::start() {
 
 void stack_impl::shutdown() noexcept {
   if (!started_lwip_) return;
+  tear_down();
+  // What the teardown reported (connections closing, pools left in use) reaches the sinks now:
+  // no handler will run for it any more. A sink that logs through the stack adds a round.
+  for (int round = 0; round < 8 && has_deferred(); ++round) deliver_deferred();
+}
+
+bool stack_impl::has_deferred() const noexcept {
+  const std::lock_guard<std::mutex> guard(deferred_mutex_);
+  return !deferred_.empty();
+}
+
+void stack_impl::run_later(std::size_t n) noexcept {
+  for (; n > 0; --n) {
+    std::function<void()> f;
+    {
+      const std::lock_guard<std::mutex> guard(later_mutex_);
+      if (later_.empty()) return;
+      f = std::move(later_.front());
+      later_.pop_front();
+    }
+    f();  // closes and cancels: noexcept work
+  }
+}
+
+void stack_impl::tear_down() noexcept {
   entry lock(handover_);  // a handler still finishing on the io_context's thread goes first
   g_tearing_down = true;
+  // Closes requested from other threads that the stack's thread did not get to (the io_context
+  // stopped first) happen now, while the interfaces still send: a FIN, not the abort below.
+  run_later(std::numeric_limits<std::size_t>::max());
   try {
     timer_.cancel();
   } catch (const std::system_error&) {
@@ -261,22 +340,40 @@ bool stack_impl::on_stack_thread() const noexcept {
   return io_.get_executor().running_in_this_thread() || std::this_thread::get_id() == owner_;
 }
 
+asio::execution_context* stack_impl::context_of(const asio::any_io_executor& ex) noexcept {
+  // Every executor answers this query with its context, which is how Asio itself compares
+  // executors; the empty executor would throw bad_executor instead.
+  if (!ex) return nullptr;
+  return &asio::query(ex, asio::execution::context);
+}
+
 namespace {
-// An io_context executor carries its properties (blocking.never, relationship.continuation,
-// outstanding_work.tracked) as bits of its type; an any_io_executor may hold any of the eight.
+// any_executor::target<T>() is an unchecked cast in Asio 1.22 (it returns whatever it holds as a
+// T*), so the type is compared first. An io_context executor carries its properties
+// (blocking.never, relationship.continuation, outstanding_work.tracked) as bits of its type; an
+// any_io_executor may hold any of the eight, or a strand of any of them.
+template <class Executor>
+asio::io_context* io_context_if(const asio::any_io_executor& ex) noexcept {
+  if (ex.target_type() != typeid(Executor)) return nullptr;
+  return &asio::query(*ex.target<Executor>(), asio::execution::context);
+}
+
 template <std::uintptr_t... Bits>
 asio::io_context* io_context_in(const asio::any_io_executor& ex, std::integer_sequence<std::uintptr_t, Bits...>) noexcept {
+  using std::allocator;
   asio::io_context* found = nullptr;
-  ((found = found != nullptr ? found
-          : ex.target<asio::io_context::basic_executor_type<std::allocator<void>, Bits>>() != nullptr
-              ? &ex.target<asio::io_context::basic_executor_type<std::allocator<void>, Bits>>()->context()
-              : nullptr),
+  ((found = found != nullptr ? found : io_context_if<asio::io_context::basic_executor_type<allocator<void>, Bits>>(ex)),
+   ...);
+  ((found = found != nullptr
+                ? found
+                : io_context_if<asio::strand<asio::io_context::basic_executor_type<allocator<void>, Bits>>>(ex)),
    ...);
   return found;
 }
 }  // namespace
 
 asio::io_context* stack_impl::io_context_of(const asio::any_io_executor& ex) noexcept {
+  if (!ex) return nullptr;
   return io_context_in(ex, std::make_integer_sequence<std::uintptr_t, 8>{});
 }
 
@@ -447,6 +544,7 @@ stack::stack(asio::io_context& io, stack_options options)
     : impl_(std::make_shared<detail::stack_impl>(io, std::move(options))) {
   impl_->start();
   detail::g_current_stack = this;
+  impl_->deliver_deferred();  // on the thread that made the stack: its first lines, in order
 }
 
 stack::~stack() {
@@ -506,13 +604,19 @@ stack& stack::for_executor(const asio::any_io_executor& ex) {
 }
 
 stack& stack::find_for_executor(const asio::any_io_executor& ex) {
-  asio::io_context* io = detail::stack_impl::io_context_of(ex);
-  if (detail::g_current_stack != nullptr) {
-    if (&detail::g_current_stack->impl().io() == io) return *detail::g_current_stack;
+  if (tunstack::stack* current = detail::g_current_stack) {
+    if (current->impl().runs_on(detail::stack_impl::context_of(ex))) return *current;
     throw std::system_error(
         make_error_code(errc::no_stack),
         "tunstack: this executor's io_context is not the one the stack runs on (lwIP allows one "
         "stack per process, and its sockets must use that stack's io_context)");
+  }
+  asio::io_context* io = detail::stack_impl::io_context_of(ex);
+  if (io == nullptr && ex) {
+    throw std::system_error(
+        make_error_code(errc::no_stack),
+        "tunstack: this executor is not an io_context's (nor a strand of one): tunstack's sockets "
+        "run on the io_context of a tunstack::stack, or on a strand of it");
   }
   if (detail::g_provider() && io != nullptr) return detail::g_provider()(*io);
   throw std::system_error(
@@ -530,12 +634,17 @@ bool stack::running_in_this_thread() const noexcept { return impl_->on_stack_thr
 
 // Every member that reads or changes lwIP's state runs on the stack's thread, under the entry
 // lock (see stack_impl::invoke), also when called from a handler of the application's.
+// Called by the application, so nothing of lwIP's or ours is underneath: on the stack's thread,
+// what the call logged can reach the sinks before it returns (before the program's next line).
 interface_id stack::add_interface(netif::link& link, const interface_config& config) {
-  return impl_->invoke([&] { return impl_->add_interface(link, config); });
+  const interface_id id = impl_->invoke([&] { return impl_->add_interface(link, config); });
+  if (impl_->on_stack_thread()) impl_->deliver_deferred();
+  return id;
 }
 
 void stack::remove_interface(interface_id id) {
   impl_->invoke([&] { impl_->remove_interface(id); });
+  if (impl_->on_stack_thread()) impl_->deliver_deferred();
 }
 
 stack_stats stack::stats() const { return impl_->invoke([&] { return impl_->stats(); }); }

@@ -36,6 +36,7 @@
 #include <asio/error.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <deque>
 #include <unordered_set>
 
@@ -92,7 +93,7 @@ class tcp_listener final : public std::enable_shared_from_this<tcp_listener>, pu
     const std::uint64_t generation = ++accept_generation_;
     accept_ = std::move(handler);
     accept_.on_cancel([weak = weak_from_this(), generation](asio::cancellation_type) {
-      if (auto self = weak.lock(); self && !self->gone_) {
+      if (auto self = weak.lock(); self && !self->gone()) {
         self->stack_.run_or_post([self, generation] {
           if (self->accept_ && self->accept_generation_ == generation) self->cancel();
         });
@@ -213,8 +214,9 @@ class tcp_listener final : public std::enable_shared_from_this<tcp_listener>, pu
   stack_impl& stack_;
   asio::any_io_executor executor_;
   tcp_pcb* pcb_ = nullptr;
-  bool open_ = true;
-  bool gone_ = false;
+  // Written on the stack's thread (or by its teardown), read from any thread (see tcp_connection).
+  std::atomic<bool> open_{true};
+  std::atomic<bool> gone_{false};
   std::deque<std::shared_ptr<tcp_connection>> ready_;  // handshake done, not handed out yet
   std::size_t queue_limit_ = 1;                         // ready_'s size that closes the gate
   u8_t half_open_limit_ = 1;                            // lwIP's backlog while the gate is open
@@ -245,13 +247,18 @@ void tcp_start_accept(const std::shared_ptr<tcp_listener>& l, completion<std::er
 
 }  // namespace detail
 
-tcp::acceptor::acceptor(stack& s, const endpoint_type& local, int backlog) : executor_(s.get_executor()) {
+tcp::acceptor::acceptor(stack& s, const endpoint_type& local, int backlog)
+    : acceptor(s, s.get_executor(), local, backlog) {}
+
+// Accepted sockets and handlers without an executor of their own use @p ex (a strand, say).
+tcp::acceptor::acceptor(const executor_type& ex, const endpoint_type& local, bool /*reuse_address*/)
+    : acceptor(stack::for_executor(ex), ex, local, asio::socket_base::max_listen_connections) {}
+
+tcp::acceptor::acceptor(stack& s, const executor_type& ex, const endpoint_type& local, int backlog)
+    : executor_(ex) {
   impl_ = s.impl().invoke(
       [&] { return std::make_shared<detail::tcp_listener>(s.impl(), executor_, local, backlog); });
 }
-
-tcp::acceptor::acceptor(const executor_type& ex, const endpoint_type& local, bool /*reuse_address*/)
-    : acceptor(stack::for_executor(ex), local) {}
 
 tcp::acceptor::acceptor(acceptor&& other) noexcept
     : impl_(std::move(other.impl_)), executor_(other.executor_) {}
@@ -289,7 +296,7 @@ void tcp::acceptor::close(std::error_code& ec) {
 }
 
 void tcp::acceptor::cancel(std::error_code& ec) {
-  detail::on_stack(impl_, ec, [](detail::tcp_listener& l) { l.cancel(); });
+  detail::on_stack_later(impl_, ec, [](detail::tcp_listener& l) { l.cancel(); });  // never waits
 }
 
 tcp::endpoint tcp::acceptor::local_endpoint(std::error_code& ec) const {

@@ -49,13 +49,13 @@ constexpr u8_t poll_interval = 1;
 
 }  // namespace
 
-// Both constructors run on the stack's thread (the object list is the stack's).
-tcp_connection::tcp_connection(stack_impl& stack) : stack_(stack) {
-  stack_.add_object(this);
-  registered_ = true;
-}
+// May run on any thread: nothing here touches the stack. The connection joins the stack's object
+// list (on the stack's thread) when it first holds lwIP state, in start_connect().
+tcp_connection::tcp_connection(stack_impl& stack) : stack_(stack), life_(stack.weak_from_this()) {}
 
+// Runs on the stack's thread (lwIP's accept callback).
 tcp_connection::tcp_connection(stack_impl& stack, tcp_pcb* accepted) : tcp_connection(stack) {
+  register_with_stack();
   attach(accepted);
   apply_options();
 }
@@ -63,7 +63,14 @@ tcp_connection::tcp_connection(stack_impl& stack, tcp_pcb* accepted) : tcp_conne
 // Sockets close their connection on the stack's thread before letting go of it, so by now there
 // is normally nothing left to do here.
 tcp_connection::~tcp_connection() {
-  if (!gone_ && open_) close();
+  if (!gone() && open_) close();
+}
+
+void tcp_connection::register_with_stack() {
+  if (!registered_) {
+    stack_.add_object(this);
+    registered_ = true;
+  }
 }
 
 void tcp_connection::unregister() noexcept {
@@ -131,7 +138,7 @@ void tcp_connection::abort_on_cancel(std::optional<Op> tcp_connection::*slot,
                                      std::uint64_t tcp_connection::*generation) {
   (this->*slot)->handler.on_cancel([weak = weak_from_this(), slot, generation, current = this->*generation](
                                        asio::cancellation_type) {
-    if (auto self = weak.lock(); self && !self->gone_) {
+    if (auto self = weak.lock(); self && !self->gone()) {
       self->stack_.run_or_post([self, slot, generation, current] {
         if ((*self.*slot) && (*self).*generation == current) finish(*self.*slot, asio::error::operation_aborted, 0);
       });
@@ -145,6 +152,7 @@ void tcp_connection::start_connect(const tcp::endpoint& peer, completion<std::er
   if (!open_) return handler.complete(asio::error::bad_descriptor);
   if (connecting_ || connect_) return handler.complete(asio::error::already_started);
   if (pcb_ != nullptr) return handler.complete(asio::error::already_connected);
+  register_with_stack();  // from now on it holds lwIP state the stack must know of
   tcp_pcb* pcb = tcp_new_ip_type(pcb_type(peer.address()));
   if (pcb == nullptr) return handler.complete(asio::error::no_buffer_space);
   if (bind_to_) {
@@ -161,8 +169,7 @@ void tcp_connection::start_connect(const tcp::endpoint& peer, completion<std::er
   }
   attach(pcb);
   apply_options();
-  error_ = {};
-  fin_received_ = false;
+  start_afresh();
   const ip_addr_t address = to_lwip(peer.address());
   const err_t err = tcp_connect(pcb, &address, peer.port(), &tcp_callbacks::connected);
   if (err != ERR_OK) {
@@ -173,13 +180,25 @@ void tcp_connection::start_connect(const tcp::endpoint& peer, completion<std::er
   connecting_ = true;
   connect_ = std::move(handler);
   connect_.on_cancel([weak = weak_from_this()](asio::cancellation_type) {
-    if (auto self = weak.lock(); self && !self->gone_) {
+    if (auto self = weak.lock(); self && !self->gone()) {
       self->stack_.run_or_post([self] {
-        if (!self->gone_) self->cancel_connect();
+        if (!self->gone()) self->cancel_connect();
       });
     }
   });
   stack_.schedule_timers();  // SYN retransmissions need lwIP's TCP timer
+}
+
+// A connection that ended (reset, timed out, or closed by both sides) may connect again; nothing
+// of the previous one carries over: its unread bytes, its end of stream, its shutdowns, its error.
+void tcp_connection::start_afresh() noexcept {
+  drop_received();
+  fin_received_ = false;
+  shut_send_ = false;
+  shut_receive_ = false;
+  error_ = {};
+  local_.reset();
+  remote_.reset();
 }
 
 void tcp_connection::bind(const tcp::endpoint& local, std::error_code& ec) {
@@ -201,6 +220,7 @@ void tcp_connection::start_read(mutable_buffers buffers, completion<std::error_c
 // Completes the pending read if there is data, an end of stream, or an error to report.
 // Data queued before a FIN or a reset is delivered first, as the kernel does.
 void tcp_connection::try_read() {
+  complete_ready_waits();
   if (!read_) return;
   std::error_code ec;
   std::size_t n = 0;
@@ -275,9 +295,65 @@ void tcp_connection::start_write(const_buffers buffers, completion<std::error_co
   try_write();
 }
 
+void tcp_connection::start_wait(asio::socket_base::wait_type what, completion<std::error_code> handler) {
+  if (!open_) return handler.complete(asio::error::bad_descriptor);
+  const std::uint64_t id = ++wait_ids_;
+  waits_.push_back(pending_wait{what, id, std::move(handler)});
+  waits_.back().handler.on_cancel([weak = weak_from_this(), id](asio::cancellation_type) {
+    if (auto self = weak.lock(); self && !self->gone()) {
+      self->stack_.run_or_post([self, id] {
+        auto it = std::find_if(self->waits_.begin(), self->waits_.end(), [id](const pending_wait& w) { return w.id == id; });
+        if (it == self->waits_.end()) return;  // completed meanwhile
+        auto h = std::move(it->handler);
+        self->waits_.erase(it);
+        h.complete(asio::error::operation_aborted);
+      });
+    }
+  });
+  complete_ready_waits();
+}
+
+// What a reader, a writer or an error watcher would find now without waiting. A socket that is
+// not connected is ready for both (a read or write would fail at once), as poll() reports a
+// closed socket's hang-up; a connect in progress is ready for neither.
+bool tcp_connection::ready_for(asio::socket_base::wait_type what) const noexcept {
+  switch (what) {
+    case asio::socket_base::wait_read:
+      return !received_.empty() || fin_received_ || shut_receive_ || static_cast<bool>(error_) ||
+             (pcb_ == nullptr && !connecting_);
+    case asio::socket_base::wait_write:
+      if (connecting_) return false;
+      if (pcb_ == nullptr || shut_send_) return true;
+      return pcb_->snd_buf > 0 && tcp_sndqueuelen(pcb_) < TCP_SND_QUEUELEN;
+    case asio::socket_base::wait_error:
+      return static_cast<bool>(error_);
+  }
+  return false;
+}
+
+// Called whenever the connection's state may have changed (from try_read and try_write, which
+// every lwIP callback and every state change goes through).
+void tcp_connection::complete_ready_waits() {
+  if (waits_.empty()) return;
+  std::vector<completion<std::error_code>> ready;
+  std::erase_if(waits_, [&](pending_wait& w) {
+    if (!ready_for(w.what)) return false;
+    ready.push_back(std::move(w.handler));
+    return true;
+  });
+  for (auto& h : ready) h.complete({});
+}
+
+void tcp_connection::fail_waits(std::error_code ec) noexcept {
+  auto waits = std::move(waits_);
+  waits_.clear();
+  for (auto& w : waits) w.handler.complete(ec);
+}
+
 // Hands lwIP as much of the pending write as its send buffer and segment queue take, and
 // completes the write with that count; with no room, waits for `sent` (or the poll fallback).
 void tcp_connection::try_write() {
+  complete_ready_waits();
   if (!write_) return;
   if (pcb_ == nullptr) {
     finish(write_, error_ ? error_ : std::error_code{asio::error::not_connected}, 0);
@@ -361,6 +437,7 @@ void tcp_connection::shutdown(asio::socket_base::shutdown_type what, std::error_
     if (write_) {
       finish(write_, asio::error::broken_pipe, 0);
     }
+    complete_ready_waits();  // a write would fail at once now
     stack_.schedule_timers();
   }
 }
@@ -372,12 +449,13 @@ void tcp_connection::fail_all(std::error_code ec) noexcept {
   if (write_) {
     finish(write_, ec, 0);
   }
+  fail_waits(ec);
   if (connect_) connect_.complete(ec);
   connecting_ = false;
 }
 
 void tcp_connection::close() noexcept {
-  if (!open_ || gone_) return;
+  if (!open_ || gone()) return;
   open_ = false;
   fail_all(asio::error::operation_aborted);
   if (tcp_pcb* pcb = detach()) {
@@ -391,7 +469,7 @@ void tcp_connection::close() noexcept {
 }
 
 void tcp_connection::abort() noexcept {
-  if (!open_ || gone_) return;
+  if (!open_ || gone()) return;
   open_ = false;
   fail_all(asio::error::operation_aborted);
   if (tcp_pcb* pcb = detach()) tcp_abort(pcb);  // sends RST
@@ -406,6 +484,7 @@ void tcp_connection::cancel() noexcept {
   if (write_) {
     finish(write_, asio::error::operation_aborted, 0);
   }
+  fail_waits(asio::error::operation_aborted);
   cancel_connect();
 }
 
@@ -569,9 +648,19 @@ err_t tcp_connection::on_connected(err_t err) {
 
 // ---- Entry points from the public API ------------------------------------------------------
 
-void tcp_start_connect(const std::shared_ptr<tcp_connection>& c, const tcp::endpoint& peer,
-                       completion<std::error_code> handler) {
-  if (!c) return handler.complete(asio::error::bad_descriptor);
+void tcp_start_connect(std::shared_ptr<tcp_connection>& slot, const asio::any_io_executor& ex,
+                       const tcp::endpoint& peer, completion<std::error_code> handler) {
+  if (!slot) {
+    // A closed (or moved-from) socket opens again to connect, as Asio's do: a new connection on
+    // the stack of the socket's executor, sharing nothing with the one before.
+    if (!ex) return handler.complete(asio::error::bad_descriptor);  // never had a stack
+    try {
+      slot = std::make_shared<tcp_connection>(stack::for_executor(ex).impl());
+    } catch (const std::system_error& e) {
+      return handler.complete(e.code());  // no_stack: the stack went away meanwhile
+    }
+  }
+  const std::shared_ptr<tcp_connection>& c = slot;
   if (c->gone()) return handler.complete(asio::error::connection_aborted);
   c->stack().run_or_post([c, peer, h = std::move(handler)]() mutable {
     if (c->gone()) return h.complete(asio::error::connection_aborted);  // the stack went meanwhile
@@ -599,15 +688,25 @@ void tcp_start_write(const std::shared_ptr<tcp_connection>& c, const_buffers buf
   });
 }
 
+void tcp_start_wait(const std::shared_ptr<tcp_connection>& c, asio::socket_base::wait_type what,
+                    completion<std::error_code> handler) {
+  if (!c) return handler.complete(asio::error::bad_descriptor);
+  if (c->gone()) return handler.complete(asio::error::connection_aborted);
+  c->stack().run_or_post([c, what, h = std::move(handler)]() mutable {
+    if (c->gone()) return h.complete(asio::error::connection_aborted);
+    c->start_wait(what, std::move(h));
+  });
+}
+
 void throw_error(const std::error_code& ec, const char* operation) {
   throw std::system_error(ec, operation);
 }
 
 bool may_block(const asio::any_io_executor& ex, std::error_code& ec) noexcept {
-  asio::io_context* io = stack_impl::io_context_of(ex);
+  // The stack's own executor or a strand of its io_context: waiting on the thread that runs
+  // that io_context would wait for work only that thread can do.
   const stack_impl* st = stack_impl::current();
-  if ((io != nullptr && io->get_executor().running_in_this_thread()) ||
-      (st != nullptr && st->io_context_is(io) && st->blocking_would_deadlock())) {
+  if (st != nullptr && st->runs_on(stack_impl::context_of(ex)) && st->blocking_would_deadlock()) {
     ec = errc::blocking_on_stack_thread;
     return false;
   }
@@ -618,11 +717,10 @@ bool may_block(const asio::any_io_executor& ex, std::error_code& ec) noexcept {
 
 // ---- tcp::socket ---------------------------------------------------------------------------
 
-tcp::socket::socket(stack& s)
-    : impl_(s.impl().invoke([&] { return std::make_shared<detail::tcp_connection>(s.impl()); })),
-      executor_(s.get_executor()) {}
+tcp::socket::socket(stack& s) : impl_(std::make_shared<detail::tcp_connection>(s.impl())), executor_(s.get_executor()) {}
 
-tcp::socket::socket(const executor_type& ex) : socket(stack::for_executor(ex)) {}
+// Handlers without an executor of their own then run on @p ex (a strand, say), as with Asio.
+tcp::socket::socket(const executor_type& ex) : socket(stack::for_executor(ex)) { executor_ = ex; }
 
 tcp::socket::socket(std::shared_ptr<detail::tcp_connection> impl, executor_type ex)
     : impl_(std::move(impl)), executor_(std::move(ex)) {}
@@ -655,6 +753,20 @@ void tcp::socket::connect(const endpoint_type& peer, std::error_code& ec) {
   ec = result.get();
 }
 
+void tcp::socket::wait(wait_type what, std::error_code& ec) {
+  if (!detail::may_block(executor_, ec)) return;
+  std::promise<std::error_code> done;
+  auto result = done.get_future();
+  async_wait(what, [&done](std::error_code e) { done.set_value(e); });
+  ec = result.get();
+}
+
+std::size_t tcp::socket::available(std::error_code& ec) const {
+  std::size_t n = 0;
+  detail::on_stack(impl_, ec, [&](detail::tcp_connection& c) { n = c.available(); });
+  return n;
+}
+
 void tcp::socket::shutdown(asio::socket_base::shutdown_type what, std::error_code& ec) {
   std::error_code result;
   detail::on_stack(impl_, ec, [&](detail::tcp_connection& c) { c.shutdown(what, result); });
@@ -667,7 +779,7 @@ void tcp::socket::close(std::error_code& ec) {
 }
 
 void tcp::socket::cancel(std::error_code& ec) {
-  detail::on_stack(impl_, ec, [](detail::tcp_connection& c) { c.cancel(); });
+  detail::on_stack_later(impl_, ec, [](detail::tcp_connection& c) { c.cancel(); });  // never waits
 }
 
 void tcp::socket::bind(const endpoint_type& local, std::error_code& ec) {

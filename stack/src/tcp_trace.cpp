@@ -151,7 +151,7 @@ void tcp_tracer::segment(std::chrono::nanoseconds now, bool outbound, const std:
       received->second.window_scale) {
     s.window <<= std::min<std::uint8_t>(*sent->second.window_scale, 14);
   }
-  sink_(s);
+  sink_(std::move(s));
 }
 
 void tcp_tracer::scan(std::chrono::nanoseconds now) {

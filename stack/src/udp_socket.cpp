@@ -15,6 +15,7 @@
 
 #include <asio/error.hpp>
 
+#include <atomic>
 #include <deque>
 #include <optional>
 
@@ -43,7 +44,7 @@ class udp_endpoint final : public std::enable_shared_from_this<udp_endpoint>, pu
   stack_impl& stack() const noexcept { return stack_; }
   bool gone() const noexcept { return gone_; }
   bool is_open() const noexcept { return open_; }
-  std::size_t dropped() const noexcept { return dropped_; }
+  std::size_t dropped() const noexcept { return dropped_.load(std::memory_order_relaxed); }
 
   void bind(const udp::endpoint& local, std::error_code& ec) {
     if (!open_) {
@@ -103,7 +104,7 @@ class udp_endpoint final : public std::enable_shared_from_this<udp_endpoint>, pu
     const std::uint64_t generation = ++receive_generation_;
     receive_.emplace(pending_receive{std::move(buffers), sender, std::move(handler)});
     receive_->handler.on_cancel([weak = weak_from_this(), generation](asio::cancellation_type) {
-      if (auto self = weak.lock(); self && !self->gone_) {
+      if (auto self = weak.lock(); self && !self->gone()) {
         self->stack_.run_or_post([self, generation] {
           if (self->receive_ && self->receive_generation_ == generation) self->cancel();
         });
@@ -186,7 +187,7 @@ class udp_endpoint final : public std::enable_shared_from_this<udp_endpoint>, pu
 
   void received(pbuf* p, udp::endpoint from) {
     if (queue_.size() >= max_queued_datagrams || queued_bytes_ + p->tot_len > max_queued_bytes) {
-      ++dropped_;
+      dropped_.fetch_add(1, std::memory_order_relaxed);
       pbuf_free(p);
       return;
     }
@@ -222,12 +223,13 @@ class udp_endpoint final : public std::enable_shared_from_this<udp_endpoint>, pu
 
   stack_impl& stack_;
   udp_pcb* pcb_ = nullptr;
-  bool open_ = true;
-  bool gone_ = false;
+  // Written on the stack's thread (or by its teardown), read from any thread (see tcp_connection).
+  std::atomic<bool> open_{true};
+  std::atomic<bool> gone_{false};
   bool connected_ = false;
   std::deque<datagram> queue_;
   std::size_t queued_bytes_ = 0;
-  std::size_t dropped_ = 0;
+  std::atomic<std::size_t> dropped_{0};  // read by dropped() on any thread
   std::optional<pending_receive> receive_;
   std::uint64_t receive_generation_ = 0;
 };
@@ -262,9 +264,10 @@ udp::socket::socket(stack& s)
 
 udp::socket::socket(stack& s, const endpoint_type& local) : socket(s) { bind(local); }
 
-udp::socket::socket(const executor_type& ex) : socket(stack::for_executor(ex)) {}
+// @p ex (the stack's io_context's executor or a strand of it) is the socket's executor, as in Asio.
+udp::socket::socket(const executor_type& ex) : socket(stack::for_executor(ex)) { executor_ = ex; }
 
-udp::socket::socket(const executor_type& ex, const endpoint_type& local) : socket(stack::for_executor(ex), local) {}
+udp::socket::socket(const executor_type& ex, const endpoint_type& local) : socket(ex) { bind(local); }
 
 udp::socket::socket(socket&& other) noexcept : impl_(std::move(other.impl_)), executor_(other.executor_) {}
 
@@ -303,7 +306,7 @@ void udp::socket::close(std::error_code& ec) {
 }
 
 void udp::socket::cancel(std::error_code& ec) {
-  detail::on_stack(impl_, ec, [](detail::udp_endpoint& u) { u.cancel(); });
+  detail::on_stack_later(impl_, ec, [](detail::udp_endpoint& u) { u.cancel(); });  // never waits
 }
 
 udp::endpoint udp::socket::local_endpoint(std::error_code& ec) const {

@@ -15,7 +15,10 @@
 #include <asio/error.hpp>
 #include <doctest/doctest.h>
 
+#include <functional>
 #include <optional>
+#include <string_view>
+#include <variant>
 
 using namespace tunstack::testing;
 using namespace std::chrono_literals;
@@ -237,4 +240,70 @@ TEST_CASE("lifetime: a stack destroyed with connections waiting in a backlog tea
   CHECK(st->tcp_connections().size() == 17);  // the listener and 16 in its backlog
   st.reset();
   acceptor.reset();
+}
+
+// lwIP's TCP input and output are not re-entrant (tcp_input keeps the segment in file-level
+// statics; tcp_output walks the pcb's queues), and the stack produces trace events and log lines
+// in the middle of them. A sink that calls back into the stack must therefore run after lwIP is
+// done: these sinks act on the first packet the stack sends, and the wire shows whether that
+// packet left whole before what the sink did.
+TEST_CASE("lifetime: a trace sink may close a socket; it runs after lwIP is done with the segment") {
+  std::function<void(const tunstack::trace_event&)> on_event;
+  auto options = test_stack::manual_clock();
+  options.trace = [&](const tunstack::trace_event& e) {
+    if (on_event) on_event(e);
+  };
+  test_stack t{"10.0.3.50/24", options};
+  accepted_connection c{t};
+  int closed_in_sink = 0;
+  on_event = [&](const tunstack::trace_event& e) {
+    const auto* segment = std::get_if<tunstack::trace_segment>(&e);
+    if (segment != nullptr && segment->outbound && c.socket && c.socket->is_open()) {
+      c.socket->close();  // with unread data: a reset, and lwIP frees the pcb
+      ++closed_in_sink;
+    }
+  };
+  c.peer.send_data(text("one"));  // acknowledged later (delayed ACK)
+  c.peer.send_data(text("two"));  // lwIP acknowledges the second segment at once, inside tcp_input
+  t.run();
+  CHECK(closed_in_sink == 1);
+  const auto segments = c.peer.receive_all();
+  REQUIRE(segments.size() == 2);
+  CHECK(segments[0].tcp().flags() == tcp_flag::ack);  // lwIP's ACK left whole, first
+  CHECK(segments[0].tcp().ack() == c.peer.snd_nxt);
+  CHECK(segments[1].tcp().has(tcp_flag::rst));  // then the sink's close
+  CHECK(t.tcp_state(7) == "");
+}
+
+TEST_CASE("lifetime: a log sink may write on a socket; it runs after lwIP is done with the packet") {
+  std::function<void(tunstack::log_level, std::string_view)> on_line;
+  auto options = test_stack::manual_clock();
+  options.log_max = tunstack::log_level::debug;  // one line per packet, from inside lwIP's output
+  options.log = [&](tunstack::log_level level, std::string_view line) {
+    if (on_line) on_line(level, line);
+  };
+  test_stack t{"10.0.3.50/24", options};
+  const auto leaks = t.leaks.sink();
+  accepted_connection c{t};
+  int writes = 0;
+  std::optional<std::error_code> written;
+  const std::string reply = "reply";
+  on_line = [&](tunstack::log_level level, std::string_view line) {
+    leaks(level, line);
+    if (writes == 0 && line.starts_with("tx ") && c.socket) {
+      ++writes;
+      c.socket->async_write_some(asio::buffer(reply), [&](std::error_code ec, std::size_t) { written = ec; });
+    }
+  };
+  c.peer.send_data(text("one"));
+  c.peer.send_data(text("two"));
+  t.run();
+  CHECK(writes == 1);
+  REQUIRE(written.has_value());
+  CHECK_FALSE(*written);
+  const auto segments = c.peer.receive_all();
+  REQUIRE(segments.size() == 2);
+  CHECK(segments[0].tcp().flags() == tcp_flag::ack);  // the ACK lwIP was sending, first
+  CHECK(segments[0].payload_text().empty());
+  CHECK(segments[1].payload_text() == reply);  // then the sink's write
 }

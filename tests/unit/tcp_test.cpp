@@ -8,11 +8,13 @@
 #include "tcp_peer.hpp"
 #include "test_stack.hpp"
 
+#include "tunstack/connect.hpp"
 #include "tunstack/tcp.hpp"
 
 #include <asio/bind_cancellation_slot.hpp>
 #include <asio/cancellation_signal.hpp>
 #include <asio/error.hpp>
+#include <asio/ip/tcp.hpp>
 #include <asio/read_until.hpp>
 #include <asio/write.hpp>
 #include <doctest/doctest.h>
@@ -21,6 +23,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 using namespace tunstack::testing;
 using namespace std::chrono_literals;
@@ -704,4 +707,304 @@ TEST_CASE("tcp: a blocking call on the thread that polls the stack fails instead
   CHECK(ec == tunstack::errc::blocking_on_stack_thread);
   t.run();
   t.wire.take();  // the SYN was not started: nothing to take, or at most nothing harmful
+}
+
+namespace {
+
+// Connects @p s to the peer played by the test (kernel side, @p port) and completes the
+// handshake; returns the peer.
+tcp_peer connect_to_peer(test_stack& t, tcp::socket& s, std::uint16_t port) {
+  std::optional<std::error_code> result;
+  s.async_connect({asio::ip::make_address_v4("10.0.3.1"), port}, [&](std::error_code ec) { result = ec; });
+  t.run();
+  tcp_peer peer{t, 0, false, port};
+  const auto syn = peer.receive();
+  REQUIRE(syn.has_value());
+  REQUIRE(syn->tcp().flags() == tcp_flag::syn);
+  peer.accept_syn(*syn);
+  REQUIRE(result.has_value());
+  REQUIRE_FALSE(*result);
+  REQUIRE(peer.receive().has_value());  // the handshake's ACK
+  return peer;
+}
+
+// What a fresh connection does: a read waits for data (no stale bytes, no eof), a write goes
+// out, and data from the peer arrives.
+void check_behaves_fresh(test_stack& t, tcp::socket& s, tcp_peer& peer) {
+  char buffer[32];
+  outcome read;
+  s.async_read_some(asio::buffer(buffer), read.handler());
+  t.run();
+  CHECK_FALSE(read.done);
+  outcome write;
+  s.async_write_some(asio::buffer(std::string("new")), write.handler());
+  t.run();
+  CHECK_FALSE(write.ec);
+  CHECK(write.n == 3);
+  CHECK(peer.receive_text() == "new");
+  peer.send_data(text("fresh"));
+  REQUIRE(read.done);
+  CHECK_FALSE(read.ec);
+  CHECK(as_text(buffer, read.n) == "fresh");
+  CHECK(s.available() == 0);
+}
+
+}  // namespace
+
+TEST_CASE("tcp: a socket connected again after its connection was reset starts clean") {
+  test_stack t;
+  tcp::socket s{t.st};
+  tcp_peer first = connect_to_peer(t, s, 8081);
+  first.send_data(text("stale"));  // never read
+  SUBCASE("after shutdown of the send side") { s.shutdown(asio::socket_base::shutdown_send); }
+  SUBCASE("after shutdown of the receive side") { s.shutdown(asio::socket_base::shutdown_receive); }
+  SUBCASE("after shutdown of both") { s.shutdown(asio::socket_base::shutdown_both); }
+  t.run();
+  first.receive_all();
+  first.rst();  // the connection ends under the socket, which stays open
+  REQUIRE(s.is_open());
+  tcp_peer second = connect_to_peer(t, s, 8082);
+  CHECK(s.remote_endpoint().port() == 8082);
+  check_behaves_fresh(t, s, second);
+}
+
+TEST_CASE("tcp: a closed socket connects again as a fresh one, as Asio's sockets do") {
+  test_stack t;
+  tcp::socket s{t.st};
+  tcp_peer first = connect_to_peer(t, s, 8083);
+  first.send_data(text("stale"));
+  s.shutdown(asio::socket_base::shutdown_send);
+  s.close();
+  CHECK_FALSE(s.is_open());
+  t.run();
+  bool fin = false;
+  for (const auto& segment : first.receive_all()) fin = fin || segment.tcp().has(tcp_flag::fin);
+  CHECK(fin);
+  tcp_peer second = connect_to_peer(t, s, 8084);
+  CHECK(s.is_open());
+  check_behaves_fresh(t, s, second);
+
+  // A moved-from socket is closed, and connects again too.
+  tcp::socket moved = std::move(s);
+  CHECK_FALSE(s.is_open());
+  tcp_peer third = connect_to_peer(t, s, 8085);
+  check_behaves_fresh(t, s, third);
+}
+
+namespace {
+
+// The result of an async_wait, filled in by its handler.
+struct wait_outcome {
+  bool done = false;
+  std::error_code ec;
+  auto handler() {
+    return [this](std::error_code e) {
+      done = true;
+      ec = e;
+    };
+  }
+};
+
+}  // namespace
+
+TEST_CASE("tcp: async_wait completes when the socket is readable, writable or has an error") {
+  test_stack t;
+  accepted_connection c{t};
+  tcp::socket& s = *c.socket;
+
+  wait_outcome writable;
+  s.async_wait(tcp::socket::wait_write, writable.handler());
+  CHECK_FALSE(writable.done);  // never inside the initiating call
+  t.run();
+  CHECK(writable.done);  // a connected socket with room in its send buffer
+  CHECK_FALSE(writable.ec);
+
+  wait_outcome readable, failed;
+  s.async_wait(tcp::socket::wait_read, readable.handler());
+  s.async_wait(tcp::socket::wait_error, failed.handler());
+  t.run();
+  CHECK_FALSE(readable.done);
+  CHECK(s.available() == 0);
+  c.peer.send_data(text("hello"));
+  CHECK(readable.done);
+  CHECK_FALSE(readable.ec);
+  CHECK_FALSE(failed.done);
+  CHECK(s.available() == 5);  // what arrived, not read yet
+  char buffer[16];
+  outcome read;
+  s.async_read_some(asio::buffer(buffer), read.handler());  // takes it at once
+  t.run();
+  CHECK(read.n == 5);
+  CHECK(s.available() == 0);
+
+  wait_outcome readable_again;
+  s.async_wait(tcp::socket::wait_read, readable_again.handler());
+  t.run();
+  CHECK_FALSE(readable_again.done);
+  c.peer.rst();  // an error: both the error watcher and the reader (whose read would fail) wake
+  CHECK(failed.done);
+  CHECK_FALSE(failed.ec);
+  CHECK(readable_again.done);
+  outcome after;
+  s.async_read_some(asio::buffer(buffer), after.handler());
+  t.run();
+  CHECK(after.ec == asio::error::connection_reset);
+
+  s.close();
+  wait_outcome closed;
+  s.async_wait(tcp::socket::wait_read, closed.handler());
+  t.run();
+  CHECK(closed.ec == asio::error::bad_descriptor);
+  std::error_code ec;
+  CHECK(s.available(ec) == 0);
+  CHECK(ec == asio::error::bad_descriptor);
+}
+
+TEST_CASE("tcp: async_wait for writing waits while the send buffer is full, and for the connect") {
+  test_stack t;
+  accepted_connection c{t};
+  std::vector<char> big(1536 * 1024, 'z');
+  outcome fill;
+  c.socket->async_write_some(asio::buffer(big), fill.handler());
+  t.run();
+  REQUIRE(fill.n == 1024 * 1024);
+  wait_outcome writable;
+  c.socket->async_wait(tcp::socket::wait_write, writable.handler());
+  t.run();
+  CHECK_FALSE(writable.done);
+  REQUIRE_FALSE(c.peer.receive_all().empty());
+  c.peer.ack();  // frees room
+  CHECK(writable.done);
+  CHECK_FALSE(writable.ec);
+
+  // A connect in progress is not writable yet; the established connection is.
+  tcp::socket dialer{t.st};
+  std::optional<std::error_code> connected;
+  dialer.async_connect({asio::ip::make_address_v4("10.0.3.1"), 8090}, [&](std::error_code ec) { connected = ec; });
+  t.run();
+  wait_outcome dialer_writable;
+  dialer.async_wait(tcp::socket::wait_write, dialer_writable.handler());
+  t.run();
+  CHECK_FALSE(dialer_writable.done);
+  tcp_peer server{t, 0, false, 8090};
+  const auto syn = server.receive();
+  REQUIRE(syn.has_value());
+  server.accept_syn(*syn);
+  CHECK(connected == std::optional<std::error_code>{std::error_code{}});
+  CHECK(dialer_writable.done);
+}
+
+TEST_CASE("tcp: pending waits end with operation_aborted on cancel, close and a cancellation signal") {
+  test_stack t;
+  accepted_connection c{t};
+  wait_outcome first, second, signalled;
+  asio::cancellation_signal signal;
+  c.socket->async_wait(tcp::socket::wait_read, first.handler());
+  c.socket->async_wait(tcp::socket::wait_error, asio::bind_cancellation_slot(signal.slot(), signalled.handler()));
+  t.run();
+  signal.emit(asio::cancellation_type::terminal);
+  t.run();
+  CHECK(signalled.ec == asio::error::operation_aborted);
+  CHECK_FALSE(first.done);  // only that wait
+  c.socket->cancel();
+  t.run();
+  CHECK(first.ec == asio::error::operation_aborted);
+  c.socket->async_wait(tcp::socket::wait_read, second.handler());
+  t.run();
+  c.socket->close();
+  t.run();
+  CHECK(second.ec == asio::error::operation_aborted);
+}
+
+namespace {
+
+const auto stack_side = asio::ip::make_address_v4("10.0.3.1");
+
+// Refuses or accepts the SYN the stack sends to @p port; false if it sent none.
+bool answer_syn(test_stack& t, std::uint16_t port, bool accept) {
+  tcp_peer peer{t, 0, false, port};
+  const auto syn = peer.receive();
+  if (!syn || !syn->tcp().has(tcp_flag::syn)) return false;
+  if (accept) {
+    peer.accept_syn(*syn);
+  } else {
+    peer.refuse_syn(*syn);
+  }
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("tcp: async_connect over a resolver's results tries each endpoint until one answers") {
+  test_stack t;
+  const std::vector<tcp::endpoint> candidates{{stack_side, 9001}, {stack_side, 9002}, {stack_side, 9003}};
+  const auto results = asio::ip::tcp::resolver::results_type::create(candidates.begin(), candidates.end(), "peer", "9001");
+  tcp::socket s{t.st};
+  std::optional<std::error_code> result;
+  tcp::endpoint chosen;
+  async_connect(s, results, [&](std::error_code ec, tcp::endpoint e) {  // found by ADL, as Asio's is
+    result = ec;
+    chosen = e;
+  });
+  t.run();
+  CHECK(answer_syn(t, 9001, false));  // refused: the next one is tried
+  CHECK_FALSE(result.has_value());
+  CHECK(answer_syn(t, 9002, true));
+  REQUIRE(result.has_value());
+  CHECK_FALSE(*result);
+  CHECK(chosen == candidates[1]);
+  CHECK(s.remote_endpoint() == candidates[1]);
+  while (auto p = parse_ip(t.wire.take().value_or(bytes{}))) {
+    CHECK(p->tcp().dst_port() == 9002);  // the handshake's ACK; nothing went to 9003
+  }
+}
+
+TEST_CASE("tcp: async_connect with a condition skips endpoints and reports the last error") {
+  test_stack t;
+  const std::vector<tcp::endpoint> candidates{{stack_side, 9011}, {stack_side, 9012}, {stack_side, 9013}};
+  tcp::socket s{t.st};
+  std::vector<std::uint16_t> asked;
+  std::optional<std::error_code> result;
+  std::vector<tcp::endpoint>::const_iterator where;
+  tunstack::async_connect(s, candidates.begin(), candidates.end(),
+                          [&](const std::error_code&, const tcp::endpoint& next) {
+                            asked.push_back(next.port());
+                            return next.port() != 9011;
+                          },
+                          [&](std::error_code ec, std::vector<tcp::endpoint>::const_iterator it) {
+                            result = ec;
+                            where = it;
+                          });
+  t.run();
+  CHECK(answer_syn(t, 9012, false));  // the first SYN: 9011 was skipped
+  CHECK(answer_syn(t, 9013, false));
+  REQUIRE(result.has_value());
+  CHECK(*result == asio::error::connection_refused);  // the last attempt's error
+  CHECK(where == candidates.end());
+  CHECK(asked == std::vector<std::uint16_t>{9011, 9012, 9013});
+
+  // Nothing to try: not_found, and not inside the initiating call.
+  const std::vector<tcp::endpoint> none;
+  std::optional<std::error_code> empty;
+  tunstack::async_connect(s, none, [&](std::error_code ec, tcp::endpoint) { empty = ec; });
+  CHECK_FALSE(empty.has_value());
+  t.run();
+  CHECK(empty == std::optional<std::error_code>{asio::error::not_found});
+}
+
+TEST_CASE("tcp: async_connect stops trying endpoints once cancelled") {
+  test_stack t;
+  const std::vector<tcp::endpoint> candidates{{stack_side, 9021}, {stack_side, 9022}};
+  tcp::socket s{t.st};
+  asio::cancellation_signal signal;
+  std::optional<std::error_code> result;
+  tunstack::async_connect(s, candidates,
+                          asio::bind_cancellation_slot(signal.slot(), [&](std::error_code ec, tcp::endpoint) { result = ec; }));
+  t.run();
+  signal.emit(asio::cancellation_type::terminal);
+  t.run();
+  REQUIRE(result.has_value());
+  CHECK(*result == asio::error::operation_aborted);
+  t.wire.take();  // the abandoned SYN
+  CHECK_FALSE(answer_syn(t, 9022, true));  // the second was never tried
 }

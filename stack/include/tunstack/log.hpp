@@ -12,7 +12,10 @@ namespace tunstack {
 /// Severity of a log line; higher values are more verbose.
 enum class log_level { error = 0, warning = 1, info = 2, debug = 3, trace = 4 };
 
-/// Receives one log line (without a trailing newline). Called on the stack's thread.
+/// Receives one log line (without a trailing newline). Called on the stack's thread, in order,
+/// but never inside the stack's own work: lines are queued and handed over from a handler of
+/// their own (or at the end of the stack's constructor, add_interface and the destructor), so a
+/// sink may call into the stack (write on a socket, close one). What that logs comes later.
 using log_sink = std::function<void(log_level, std::string_view)>;
 
 /// The lower-case name of a level ("error", "warning", ...).

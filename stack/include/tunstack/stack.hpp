@@ -48,7 +48,8 @@ struct stack_options {
   /// Seed for lwIP's random numbers (ephemeral ports, the secret behind initial sequence
   /// numbers). The same seed with the manual clock reproduces a run. Default: random.
   std::optional<std::uint64_t> seed;
-  /// Receives the stack's log lines. Default: none (silent).
+  /// Receives the stack's log lines (see log_sink: after the fact, never inside lwIP).
+  /// Default: none (silent).
   log_sink log;
   /// The most verbose level handed to @ref log; lines above it are not even formatted.
   /// Default: log_level::info.
@@ -151,10 +152,12 @@ class stack {
   /// The stack that runs on @p ex's io_context: this process's stack, or, if there is none and
   /// a provider is set (set_provider), the one the provider makes. This is how sockets made from
   /// an executor alone (as Asio code does: `tcp::acceptor a(executor, endpoint)`) find their
-  /// stack.
-  /// @throws std::system_error with tunstack::errc::no_stack if there is no such stack, or with
-  /// the provider's error if it could not make one. An error dropped without its what() ever
-  /// being read (as asio::detached drops a coroutine's exception) is printed to stderr.
+  /// stack. @p ex may be the io_context's executor or a strand of it: its execution context
+  /// (asio::query(ex, asio::execution::context)) is compared with the stack's io_context.
+  /// @throws std::system_error with tunstack::errc::no_stack if there is no such stack, or if
+  /// @p ex is not an io_context's (a thread_pool's executor, say; the provider is not asked), or
+  /// with the provider's error if it could not make one. An error dropped without its what()
+  /// ever being read (as asio::detached drops a coroutine's exception) is printed to stderr.
   static stack& for_executor(const asio::any_io_executor& ex);
 
   /// Makes a stack for an io_context that has none; see for_executor(). The provider owns

@@ -64,12 +64,15 @@ class tcp {
 namespace detail {
 // Entry points of the socket's operations; defined in tcp_socket.cpp. Each may be called from
 // any thread: the work is done on the stack's thread.
-void tcp_start_connect(const std::shared_ptr<tcp_connection>& c, const tcp::endpoint& peer,
-                       completion<std::error_code> handler);
+// @p slot is the socket's connection: a closed socket (null) gets a new one on @p ex's stack.
+void tcp_start_connect(std::shared_ptr<tcp_connection>& slot, const asio::any_io_executor& ex,
+                       const tcp::endpoint& peer, completion<std::error_code> handler);
 void tcp_start_read(const std::shared_ptr<tcp_connection>& c, mutable_buffers buffers,
                     completion<std::error_code, std::size_t> handler);
 void tcp_start_write(const std::shared_ptr<tcp_connection>& c, const_buffers buffers,
                      completion<std::error_code, std::size_t> handler);
+void tcp_start_wait(const std::shared_ptr<tcp_connection>& c, asio::socket_base::wait_type what,
+                    completion<std::error_code> handler);
 }  // namespace detail
 
 /// A TCP connection on a tunstack::stack.
@@ -97,9 +100,21 @@ void tcp_start_write(const std::shared_ptr<tcp_connection>& c, const_buffers buf
 ///
 /// @par Thread safety
 /// Distinct objects: safe. Shared objects: unsafe, as with Asio's sockets. Operations may be
-/// started from any thread; the work happens on the stack's thread. The blocking functions
-/// (connect, read_some, write_some) must not be called on the stack's thread: there they fail
-/// with tunstack::errc::blocking_on_stack_thread instead of deadlocking.
+/// started from any thread; the work happens on the stack's thread. What may wait, and where:
+/// - close(), cancel(), move assignment and the destructor never wait for the stack's thread.
+///   On that thread (or while nobody runs the io_context) they act at once; on another thread
+///   they hand the work to the stack's thread and return: is_open() is false at once, pending
+///   operations complete with operation_aborted and the FIN (or RST) follows when the stack's
+///   thread gets to it (at the latest when the stack is destroyed). So a thread may close or
+///   destroy a socket while the stack's thread runs a handler that waits for that thread.
+/// - The blocking functions (connect, read_some, write_some, wait) wait for the operation;
+///   on the stack's thread they fail with tunstack::errc::blocking_on_stack_thread instead of
+///   deadlocking.
+/// - The other synchronous members (shutdown, bind, available, local_endpoint,
+///   remote_endpoint, set_option, get_option) return the stack's answer: on the stack's thread
+///   they run at once; on another thread they wait until the stack's thread has run them (after
+///   the handlers queued before), so they must not be called from a thread the stack's thread
+///   is waiting for.
 ///
 /// @code
 /// asio::awaitable<void> echo(tunstack::tcp::socket s) {
@@ -115,11 +130,22 @@ class tcp::socket {
   using executor_type = asio::any_io_executor;
   using protocol_type = asio::ip::tcp;
   using endpoint_type = tcp::endpoint;
+  /// A socket is the lowest layer of a stack of streams, as Asio's sockets are: what
+  /// asio::ssl::stream<tunstack::tcp::socket> (and other layered streams) reach for.
+  using lowest_layer_type = socket;
+  /// What async_wait() waits for: wait_read, wait_write, wait_error (Asio's own values).
+  using wait_type = asio::socket_base::wait_type;
+  static constexpr wait_type wait_read = asio::socket_base::wait_read;
+  static constexpr wait_type wait_write = asio::socket_base::wait_write;
+  static constexpr wait_type wait_error = asio::socket_base::wait_error;
 
   /// A socket on @p s, not connected yet.
   explicit socket(stack& s);
-  /// A socket on the stack that runs on @p ex's io_context (see stack::for_executor).
-  /// @throws std::system_error (tunstack::errc::no_stack) if there is none.
+  /// A socket on the stack that runs on @p ex's io_context (see stack::for_executor); @p ex may
+  /// be that io_context's executor or a strand of it, and is the socket's executor: handlers
+  /// without an associated executor of their own run on it.
+  /// @throws std::system_error (tunstack::errc::no_stack) if there is none, or if @p ex is not
+  /// an io_context's (a thread_pool's executor, say).
   explicit socket(const executor_type& ex);
   socket(socket&& other) noexcept;
   socket& operator=(socket&& other) noexcept;
@@ -128,8 +154,13 @@ class tcp::socket {
   socket& operator=(const socket&) = delete;
 
   executor_type get_executor() const noexcept { return executor_; }
-  /// True from construction until close() (or until moved from).
+  /// True from construction until close() (or until moved from), and again once a connect
+  /// reopened it.
   bool is_open() const noexcept;
+
+  /// This socket (see lowest_layer_type).
+  lowest_layer_type& lowest_layer() noexcept { return *this; }
+  const lowest_layer_type& lowest_layer() const noexcept { return *this; }
 
   /// Sets the local address (and port; 0: any free one) the next connect uses, as
   /// asio::ip::tcp::socket::bind does before connecting. Packets leave through the interface
@@ -144,12 +175,14 @@ class tcp::socket {
   }
 
   /// Connects to @p peer. Completion signature: void(std::error_code).
+  /// A closed or moved-from socket is opened again first, as Asio's sockets are, and a socket
+  /// whose connection ended (reset, timed out) connects afresh: nothing of the previous
+  /// connection (unread data, shutdowns, its error) carries over.
   /// Errors: connection_refused (the peer answered with RST), timed_out (no answer after
   /// lwIP's SYN retries), network_unreachable (no route), already_connected, already_started.
   template <class ConnectToken = asio::default_completion_token_t<executor_type>>
   auto async_connect(const endpoint_type& peer, ConnectToken&& token = ConnectToken()) {
-    return asio::async_initiate<ConnectToken, void(std::error_code)>(
-        initiate_connect{impl_, executor_}, token, peer);
+    return asio::async_initiate<ConnectToken, void(std::error_code)>(initiate_connect{this}, token, peer);
   }
 
   /// Reads some bytes. Completion signature: void(std::error_code, std::size_t).
@@ -168,10 +201,43 @@ class tcp::socket {
         initiate_write{impl_, executor_}, token, detail::const_buffers(buffers));
   }
 
+  /// Waits until the socket is ready to read (data, the peer's FIN, or an error a read would
+  /// report), to write (room in the send buffer, or an error a write would report; a connect in
+  /// progress is not ready), or has an error (the connection was reset, timed out, ...), as
+  /// asio::ip::tcp::socket::async_wait does. Completion signature: void(std::error_code):
+  /// success when ready, operation_aborted after cancel(), close() or a cancellation signal,
+  /// bad_descriptor on a closed socket, connection_aborted once the stack is gone. Several
+  /// waits may be pending at once.
+  /// @code
+  /// co_await socket.async_wait(tunstack::tcp::socket::wait_read, asio::use_awaitable);
+  /// std::vector<char> data(socket.available());
+  /// @endcode
+  template <class WaitToken = asio::default_completion_token_t<executor_type>>
+  auto async_wait(wait_type what, WaitToken&& token = WaitToken()) {
+    return asio::async_initiate<WaitToken, void(std::error_code)>(initiate_wait{impl_, executor_}, token, what);
+  }
+
+  /// The number of bytes received and not read yet: what a read takes at once without waiting.
+  /// 0 on a socket that is not connected; bad_descriptor on a closed one.
+  std::size_t available(std::error_code& ec) const;
+  std::size_t available() const {
+    std::error_code ec;
+    const std::size_t n = available(ec);
+    detail::throw_if(ec, "tunstack::tcp::socket::available");
+    return n;
+  }
+
   /// @name Blocking operations, for threads other than the stack's
   /// Each waits for the asynchronous operation to complete. The error_code overloads report
   /// failures in @p ec; the others throw std::system_error naming the operation.
   /// @{
+  /// Blocking async_wait().
+  void wait(wait_type what, std::error_code& ec);
+  void wait(wait_type what) {
+    std::error_code ec;
+    wait(what, ec);
+    detail::throw_if(ec, "tunstack::tcp::socket::wait");
+  }
   void connect(const endpoint_type& peer, std::error_code& ec);
   void connect(const endpoint_type& peer) {
     std::error_code ec;
@@ -211,7 +277,8 @@ class tcp::socket {
     detail::throw_if(ec, "tunstack::tcp::socket::shutdown");
   }
   /// Closes the socket: pending operations complete with operation_aborted, the connection
-  /// is closed gracefully (or reset, if received data was left unread).
+  /// is closed gracefully (or reset, if received data was left unread). Never waits for the
+  /// stack's thread (see Thread safety); the socket can connect again afterwards.
   void close(std::error_code& ec);
   void close() {
     std::error_code ec;
@@ -219,6 +286,7 @@ class tcp::socket {
     detail::throw_if(ec, "tunstack::tcp::socket::close");
   }
   /// Completes pending operations with operation_aborted (a pending connect is abandoned).
+  /// Never waits for the stack's thread.
   void cancel(std::error_code& ec);
   void cancel() {
     std::error_code ec;
@@ -275,14 +343,16 @@ class tcp::socket {
   friend class detail::tcp_listener;
   socket(std::shared_ptr<detail::tcp_connection> impl, executor_type ex);
 
+  // Holds the socket, not its connection: a closed socket gets a new one when the connect
+  // starts (which a deferred operation may do later; the socket must be alive then, as in Asio).
   struct initiate_connect {
     using executor_type = asio::any_io_executor;
-    std::shared_ptr<detail::tcp_connection> impl;
-    executor_type executor;
-    executor_type get_executor() const noexcept { return executor; }
+    socket* self;
+    executor_type get_executor() const noexcept { return self->executor_; }
     template <class Handler>
     void operator()(Handler&& h, const endpoint_type& peer) const {
-      detail::tcp_start_connect(impl, peer, detail::completion<std::error_code>(std::forward<Handler>(h), executor));
+      detail::tcp_start_connect(self->impl_, self->executor_, peer,
+                                detail::completion<std::error_code>(std::forward<Handler>(h), self->executor_));
     }
   };
   struct initiate_read {
@@ -305,6 +375,17 @@ class tcp::socket {
     void operator()(Handler&& h, detail::const_buffers buffers) const {
       detail::tcp_start_write(impl, std::move(buffers),
                               detail::completion<std::error_code, std::size_t>(std::forward<Handler>(h), executor));
+    }
+  };
+
+  struct initiate_wait {
+    using executor_type = asio::any_io_executor;
+    std::shared_ptr<detail::tcp_connection> impl;
+    executor_type executor;
+    executor_type get_executor() const noexcept { return executor; }
+    template <class Handler>
+    void operator()(Handler&& h, wait_type what) const {
+      detail::tcp_start_wait(impl, what, detail::completion<std::error_code>(std::forward<Handler>(h), executor));
     }
   };
 
@@ -340,7 +421,10 @@ class tcp::acceptor {
   acceptor(stack& s, const endpoint_type& local,
            int backlog = asio::socket_base::max_listen_connections);
   /// The same on the stack that runs on @p ex's io_context, as asio::ip::tcp::acceptor(ex,
-  /// endpoint, reuse_address) would. Addresses are always reusable after TIME-WAIT here.
+  /// endpoint, reuse_address) would. Addresses are always reusable after TIME-WAIT here. @p ex
+  /// (the io_context's executor or a strand of it) is the acceptor's executor and that of the
+  /// sockets it accepts.
+  /// @throws std::system_error: tunstack::errc::no_stack as for tcp::socket, address_in_use.
   acceptor(const executor_type& ex, const endpoint_type& local, bool reuse_address = true);
   acceptor(acceptor&& other) noexcept;
   acceptor& operator=(acceptor&& other) noexcept;
@@ -368,7 +452,8 @@ class tcp::acceptor {
   }
 
   /// Stops listening: a pending accept completes with operation_aborted; connections waiting
-  /// in the backlog are reset.
+  /// in the backlog are reset. Like the destructor, never waits for the stack's thread (as
+  /// tcp::socket::close()); a new acceptor made afterwards on any thread finds the port free.
   void close(std::error_code& ec);
   void close() {
     std::error_code ec;
@@ -392,6 +477,8 @@ class tcp::acceptor {
   }
 
  private:
+  acceptor(stack& s, const executor_type& ex, const endpoint_type& local, int backlog);
+
   struct initiate_accept {
     using executor_type = asio::any_io_executor;
     std::shared_ptr<detail::tcp_listener> impl;

@@ -79,7 +79,10 @@ struct trace_metrics {
 };
 
 using trace_event = std::variant<trace_segment, trace_state, trace_metrics>;
-/// Receives events on the stack's thread, in the order they happened.
+/// Receives events on the stack's thread, in the order they happened. Like log_sink, never
+/// inside lwIP: events are queued where they happen (in the middle of TCP's input and output)
+/// and handed over afterwards, so a sink may call into the stack. Each event keeps the time it
+/// happened at.
 using trace_sink = std::function<void(const trace_event&)>;
 
 /// The event as one stable, greppable line (no newline), e.g.

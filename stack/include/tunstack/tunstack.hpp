@@ -5,6 +5,7 @@
 #ifndef TUNSTACK_TUNSTACK_HPP
 #define TUNSTACK_TUNSTACK_HPP
 
+#include "tunstack/connect.hpp"
 #include "tunstack/error.hpp"
 #include "tunstack/log.hpp"
 #include "tunstack/netif/impaired_link.hpp"

@@ -54,7 +54,9 @@ void udp_start_receive(const std::shared_ptr<udp_endpoint>& u, mutable_buffers b
 /// - Handlers never run inside the initiating call; completions are posted.
 ///
 /// @par Thread safety
-/// As tcp::socket.
+/// As tcp::socket: close(), cancel(), move assignment and the destructor never wait for the
+/// stack's thread; the blocking functions fail on it; the other synchronous members wait for it
+/// from other threads.
 ///
 /// @code
 /// tunstack::udp::socket s{st, {tunstack::udp::v4(), 7}};
@@ -71,7 +73,8 @@ class udp::socket {
   /// A socket bound to @p local (the unspecified IPv6 address receives IPv4 and IPv6).
   /// @throws std::system_error: address_in_use.
   socket(stack& s, const endpoint_type& local);
-  /// The same on the stack that runs on @p ex's io_context (see stack::for_executor).
+  /// The same on the stack that runs on @p ex's io_context (see stack::for_executor and
+  /// tcp::socket's constructor from an executor: @p ex, maybe a strand, is the socket's).
   explicit socket(const executor_type& ex);
   socket(const executor_type& ex, const endpoint_type& local);
   socket(socket&& other) noexcept;

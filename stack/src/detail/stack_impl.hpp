@@ -12,12 +12,15 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <deque>
+#include <functional>
 #include <future>
 #include <mutex>
 #include <memory>
 #include <string>
 #include <thread>
 #include <unordered_set>
+#include <variant>
 #include <vector>
 
 struct tcp_pcb;
@@ -51,12 +54,14 @@ class stack_impl : public std::enable_shared_from_this<stack_impl> {
   /// lwip_init() and the first timer; separate from the constructor because the timer's
   /// handler needs weak_from_this().
   void start();
-  /// Frees everything lwIP holds and lets the next stack initialise lwIP afresh.
+  /// Frees everything lwIP holds and lets the next stack initialise lwIP afresh, then hands
+  /// what that reported to the sinks.
   void shutdown() noexcept;
 
   asio::io_context& io() noexcept { return io_; }
   bool io_stopped() const noexcept { return io_.stopped(); }
-  bool io_context_is(const asio::io_context* io) const noexcept { return io == &io_; }
+  /// True if @p context (see context_of) is the io_context this stack runs on.
+  bool runs_on(const asio::execution_context* context) const noexcept { return context == &io_; }
   const stack_options& options() const noexcept { return options_; }
 
   /// True on the thread that may call lwIP (see stack::running_in_this_thread).
@@ -96,9 +101,21 @@ class stack_impl : public std::enable_shared_from_this<stack_impl> {
   bool logs(log_level level) const noexcept {
     return options_.log && level <= options_.log_max;
   }
+  /// Queues a line for the log sink. The sinks (log and trace) are user code that may call
+  /// back into the stack, and lines and events come from the middle of lwIP's input and output,
+  /// which are not re-entrant (tcp_input keeps the segment in file-level statics): so they are
+  /// delivered later, in order, on the stack's thread, by deliver_deferred().
   void log(log_level level, const std::string& line) const {
-    if (logs(level)) options_.log(level, line);
+    if (logs(level)) defer(deferred_line{level, line});
   }
+  /// Queues a TCP trace event (see log()).
+  void trace(trace_event&& event) const { defer(std::move(event)); }
+  /// Hands what log() and trace() queued to the sinks. Call only where no lwIP or tunstack code
+  /// is underneath (a handler of its own, the end of a public call on the stack's thread), and
+  /// holding no entry lock: the sinks may call the stack, or wait for other threads. Does
+  /// nothing while it is running already (a sink calling the stack): the rest follows in a
+  /// handler posted for it.
+  void deliver_deferred() const noexcept;
 
   /// Runs @p f on the stack's thread and returns its result: directly when the caller may touch
   /// lwIP (the stack's thread, or nobody runs the io_context), else posted and waited for.
@@ -141,12 +158,44 @@ class stack_impl : public std::enable_shared_from_this<stack_impl> {
     });
   }
 
+  /// Runs @p f now where the caller may touch lwIP (the stack's thread, or any thread while
+  /// nobody runs the io_context: invoke's rule), else queues it for the stack's thread and
+  /// returns at once. For what must never wait for the stack's thread: close, cancel and
+  /// destruction from other threads (the stack's thread may be running a handler that waits
+  /// for the caller). Taking the entry lock waits at most for a handler of ours to finish,
+  /// which never waits for anyone. Queued work runs in order, each from a handler posted for
+  /// it, or at the latest when the stack is torn down: a socket closed just before the
+  /// io_context stopped still sends its FIN. @p f must cope with the stack being gone.
+  void run_now_or_post(std::function<void()> f) {
+    {
+      entry lock(handover_);
+      if (io_.get_executor().running_in_this_thread() || std::this_thread::get_id() == owner_.load() ||
+          io_.stopped()) {
+        f();
+        return;
+      }
+    }
+    {
+      const std::lock_guard<std::mutex> guard(later_mutex_);
+      later_.push_back(std::move(f));
+    }
+    asio::post(io_, [weak = weak_from_this()] {
+      if (auto self = weak.lock()) {
+        const auto entered = self->enter_handler();
+        self->run_later(1);
+      }
+    });
+  }
+
   void add_object(stack_object* o) { objects_.insert(o); }
   void remove_object(stack_object* o) noexcept { objects_.erase(o); }
 
   /// The stack of this process, if one exists.
   static stack_impl* current() noexcept;
-  /// The io_context behind @p ex, if it is an io_context executor.
+  /// The execution context behind @p ex, whatever its kind (nullptr for an empty executor).
+  static asio::execution_context* context_of(const asio::any_io_executor& ex) noexcept;
+  /// The io_context behind @p ex if it is an io_context's executor or a strand of one; nullptr
+  /// for anything else (a thread_pool's executor, a system executor, ...).
   static asio::io_context* io_context_of(const asio::any_io_executor& ex) noexcept;
 
   interface_id add_interface(netif::link& link, const interface_config& config);
@@ -155,6 +204,10 @@ class stack_impl : public std::enable_shared_from_this<stack_impl> {
   std::vector<tcp_connection_info> tcp_connections() const;
 
  private:
+  void tear_down() noexcept;
+  bool has_deferred() const noexcept;
+  /// Runs up to @p n of the functions run_now_or_post() queued, oldest first.
+  void run_later(std::size_t n) noexcept;
   void on_timer();
   void run_due_timers();
 
@@ -176,6 +229,25 @@ class stack_impl : public std::enable_shared_from_this<stack_impl> {
   std::vector<std::shared_ptr<interface>> interfaces_;  // index = interface_id; null when removed
   std::unordered_set<stack_object*> objects_;
   bool started_lwip_ = false;
+
+  struct deferred_line {
+    log_level level;
+    std::string text;
+  };
+  using deferred = std::variant<deferred_line, trace_event>;
+  void defer(deferred&& item) const;
+  // What log() and trace() queued. Guarded by its own mutex, never held while a sink runs: a
+  // line may be queued from another thread (a teardown, a caller while the io_context is
+  // stopped) while the stack's thread delivers.
+  mutable std::mutex deferred_mutex_;
+  mutable std::vector<deferred> deferred_;
+  mutable bool delivery_posted_ = false;
+  // Held while the sinks run, so that two threads (the stack's, and one tearing the stack down
+  // after io_context::stop()) never run them at once.
+  mutable std::mutex delivery_mutex_;
+
+  std::mutex later_mutex_;  // guards later_: other threads queue, the stack's thread runs
+  std::deque<std::function<void()>> later_;
 };
 
 }  // namespace tunstack::detail

@@ -12,6 +12,7 @@
 
 #include "lwip/tcp.h"
 
+#include <atomic>
 #include <cstddef>
 #include <span>
 #include <vector>
@@ -47,9 +48,9 @@ class pbuf_fifo {
 
 class tcp_connection final : public std::enable_shared_from_this<tcp_connection>, public stack_object {
  public:
-  /// Not connected yet (async_connect makes the pcb).
+  /// Not connected yet (async_connect makes the pcb). May be made on any thread.
   explicit tcp_connection(stack_impl& stack);
-  /// Takes over a pcb lwIP accepted.
+  /// Takes over a pcb lwIP accepted (on the stack's thread).
   tcp_connection(stack_impl& stack, tcp_pcb* accepted);
   ~tcp_connection();
   tcp_connection(const tcp_connection&) = delete;
@@ -57,8 +58,10 @@ class tcp_connection final : public std::enable_shared_from_this<tcp_connection>
 
   stack_impl& stack() const noexcept { return stack_; }
   bool is_open() const noexcept { return open_; }
-  /// True once the stack was destroyed: the connection must not touch it (or lwIP) again.
-  bool gone() const noexcept { return gone_; }
+  /// True once the stack was destroyed: the connection must not touch it (or lwIP) again. A
+  /// connection that never held lwIP state is not in the stack's object list, so is never told:
+  /// for it, the stack's lifetime says it.
+  bool gone() const noexcept { return gone_ || life_.expired(); }
 
   // Operations; each runs on the stack's thread and completes by posting.
   void start_connect(const tcp::endpoint& peer, completion<std::error_code> handler);
@@ -66,6 +69,9 @@ class tcp_connection final : public std::enable_shared_from_this<tcp_connection>
   void bind(const tcp::endpoint& local, std::error_code& ec);
   void start_read(mutable_buffers buffers, completion<std::error_code, std::size_t> handler);
   void start_write(const_buffers buffers, completion<std::error_code, std::size_t> handler);
+  void start_wait(asio::socket_base::wait_type what, completion<std::error_code> handler);
+  /// Bytes received and not read yet.
+  std::size_t available() const noexcept { return received_bytes_; }
   void shutdown(asio::socket_base::shutdown_type what, std::error_code& ec);
   void close() noexcept;
   /// Closes with a reset (RST), e.g. for connections a closing listener never handed out.
@@ -108,19 +114,27 @@ class tcp_connection final : public std::enable_shared_from_this<tcp_connection>
   void apply_options();
   void try_read();
   void try_write();
+  bool ready_for(asio::socket_base::wait_type what) const noexcept;
+  void complete_ready_waits();
+  void fail_waits(std::error_code ec) noexcept;
   std::size_t copy_received(const mutable_buffers& buffers);
   void acknowledge(std::size_t n);
   void drop_received() noexcept;
   void fail_all(std::error_code ec) noexcept;
+  void start_afresh() noexcept;
+  void register_with_stack();
   void unregister() noexcept;
   template <class Op>
   void abort_on_cancel(std::optional<Op> tcp_connection::*slot, std::uint64_t tcp_connection::*generation);
 
   stack_impl& stack_;
+  std::weak_ptr<stack_impl> life_;  // expires with the stack (see gone())
   tcp_pcb* pcb_ = nullptr;
   bool registered_ = false;    // in the stack's object list (until closed or the stack is gone)
-  bool gone_ = false;          // the stack was destroyed
-  bool open_ = true;          // until close()
+  // Written on the stack's thread (or by the stack's teardown), read from any thread: an
+  // operation started from another thread, is_open(), a cancellation signal.
+  std::atomic<bool> gone_{false};  // the stack was destroyed
+  std::atomic<bool> open_{true};   // until close()
   bool connecting_ = false;
   bool fin_received_ = false;  // the peer closed its side; everything before it is in received_
   bool shut_send_ = false;
@@ -148,6 +162,13 @@ class tcp_connection final : public std::enable_shared_from_this<tcp_connection>
   std::optional<pending_read> read_;
   std::optional<pending_write> write_;
   completion<std::error_code> connect_;
+  struct pending_wait {
+    asio::socket_base::wait_type what;
+    std::uint64_t id;  // tells a late cancellation from a later wait
+    completion<std::error_code> handler;
+  };
+  std::vector<pending_wait> waits_;
+  std::uint64_t wait_ids_ = 0;
 
   bool no_delay_ = false;
   bool keep_alive_ = false;

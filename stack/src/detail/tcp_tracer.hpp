@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <span>
@@ -35,7 +36,10 @@ rtt_figures rtt_of(const struct tcp_pcb* pcb) noexcept;
 
 class tcp_tracer {
  public:
-  explicit tcp_tracer(trace_sink sink) : sink_(std::move(sink)) {}
+  /// Where events go: the stack's deferred delivery (stack_impl::trace), never the user's sink
+  /// directly, since the tracer runs in the middle of lwIP's input and output.
+  using event_sink = std::function<void(trace_event&&)>;
+  explicit tcp_tracer(event_sink sink) : sink_(std::move(sink)) {}
 
   /// A packet through interface @p interface; reports it if it is a TCP segment.
   void packet(std::chrono::nanoseconds now, bool outbound, const std::string& interface, const struct pbuf* p);
@@ -64,7 +68,7 @@ class tcp_tracer {
   void report_gone(std::chrono::nanoseconds now, const snapshot& s);
   void forget(const endpoint& a, const endpoint& b);
 
-  trace_sink sink_;
+  event_sink sink_;
   std::map<std::pair<endpoint, endpoint>, direction> directions_;
   std::unordered_map<const void*, snapshot> pcbs_;
 };
