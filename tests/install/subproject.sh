@@ -40,7 +40,9 @@ cmake -S "$source/tests/install/subproject" -B "$scratch/build" -G Ninja -DHOW="
       -DCMAKE_DISABLE_FIND_PACKAGE_nlohmann_json=ON -DASIO_COROUTINE_ECHO_EXAMPLE=/nonexistent \
       >"$scratch/configure.log" 2>&1 || { cat "$scratch/configure.log" >&2; fail "configure failed"; }
 grep -q "lwIP: using the source tree" "$scratch/configure.log" || { cat "$scratch/configure.log" >&2; fail "LWIP_SOURCE_DIR not used"; }
-if grep -q "fetch-lwip" "$scratch/configure.log"; then fail "reached for Debian's archive although LWIP_SOURCE_DIR was given"; fi
+# fetch-lwip.sh copies and patches the given tree (its messages start with "fetch-lwip:"); it must
+# not download anything.
+if grep -q "downloading" "$scratch/configure.log"; then fail "reached for Debian's archive although LWIP_SOURCE_DIR was given"; fi
 # What tunstack added to the build: its libraries only (tests/benchmarks would be dozens more).
 targets=$(ninja -C "$scratch/build" -t targets all | sed -n 's|^\(.*/\)\{0,1\}\(libtunstack[a-z_]*\.a\):.*|\2|p' | sort -u | tr '\n' ' ')
 echo "subproject.sh ($how): libraries built: $targets"
