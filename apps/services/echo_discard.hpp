@@ -16,10 +16,11 @@
 
 namespace tunstack::services {
 
-/// Largest read of an echo or discard connection: at most 64 KiB buffered per connection.
+/// Largest read of an echo or discard connection: at most 32 KiB buffered per connection
+/// (a connection whose writes wait, e.g. over the memory limit, holds one full buffer).
 /// Reads start at echo_first_chunk and double while they come back full, so an idle
 /// connection holds only a small buffer.
-constexpr std::size_t echo_chunk = 64 * 1024;
+constexpr std::size_t echo_chunk = 32 * 1024;
 constexpr std::size_t echo_first_chunk = 512;
 
 /// Starts accepting on [::]:port (IPv4 and IPv6) and serves until the io_context stops.

@@ -168,6 +168,9 @@ json status::snapshot(const connection_page& page) const {
   json pools = json::array();
   for (const auto& p : s.memory.pools) pools.push_back({{"name", p.name}, {"used", p.used}, {"max", p.max}, {"err", p.err}});
   model["memory"] = {{"heap_used", s.memory.heap_used}, {"heap_max", s.memory.heap_max}, {"heap_err", s.memory.heap_err},
+                     {"limit", s.memory.limit}, {"over_limit", s.memory.over_limit},
+                     {"segments_shed", s.memory.segments_shed}, {"writes_held", s.memory.writes_held},
+                     {"ooseq_pruned", s.memory.ooseq_pruned}, {"received_compacted", s.memory.received_compacted},
                      {"pools", pools}};
 
   // Every connection is counted; only the page asked for is described, since describing one is
@@ -444,8 +447,13 @@ std::string status::html(const json& m, int refresh_seconds) {
   o << "</table></div>";
 
   o << "<h2 id=\"memory\">Memory</h2><p>lwIP's heap " << bytes_text(mem["heap_used"].get<double>()) << " in use (most "
-    << bytes_text(mem["heap_max"].get<double>()) << "), " << mem["heap_err"].dump() << " failed"
-    << "</p><div class=\"scroll\"><table><tr><th>pool</th><th class=\"n\">in use</th><th class=\"n\">most</th>"
+    << bytes_text(mem["heap_max"].get<double>()) << "), " << mem["heap_err"].dump() << " failed";
+  if (mem.value("limit", std::uint64_t{0}) != 0) {
+    o << "; limit " << bytes_text(mem["limit"].get<double>()) << (mem.value("over_limit", false) ? " (<b class=\"bad\">over</b>)" : "")
+      << ": " << mem["segments_shed"].dump() << " segments shed, " << mem["writes_held"].dump() << " writes held, "
+      << mem["ooseq_pruned"].dump() << " out-of-order queues emptied";
+  }
+  o << "</p><div class=\"scroll\"><table><tr><th>pool</th><th class=\"n\">in use</th><th class=\"n\">most</th>"
     << "<th class=\"n\">failed</th></tr>";
   for (const auto& p : mem["pools"]) {
     if (p["max"].get<std::uint64_t>() == 0) continue;
@@ -608,6 +616,11 @@ std::string status::prometheus(const json& m) {
   }
   family("tunstack_memory_heap_used_bytes", "gauge", "lwIP heap in use.");
   o << "tunstack_memory_heap_used_bytes " << m["memory"]["heap_used"].dump() << '\n';
+  family("tunstack_memory_limit_bytes", "gauge", "The memory ceiling of lwIP's buffers (0: none).");
+  o << "tunstack_memory_limit_bytes " << m["memory"]["limit"].dump() << '\n';
+  family("tunstack_memory_shed_total", "counter", "Load shed over the memory ceiling: segments dropped unread, writes held.");
+  o << "tunstack_memory_shed_total{what=\"segments\"} " << m["memory"]["segments_shed"].dump() << '\n';
+  o << "tunstack_memory_shed_total{what=\"writes\"} " << m["memory"]["writes_held"].dump() << '\n';
   family("tunstack_memory_pool_used", "gauge", "lwIP pool elements in use.");
   for (const auto& p : m["memory"]["pools"]) {
     o << "tunstack_memory_pool_used{pool=\"" << label(p["name"].get<std::string>()) << "\"} " << p["used"].dump() << '\n';

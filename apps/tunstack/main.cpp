@@ -257,6 +257,7 @@ int run(const options& o, const log_writer& log) {
 
   tunstack::stack st{io, {.log = sink, .log_max = level,
                           .busy_poll = std::chrono::microseconds{o.busy_poll_us},
+                          .memory_limit = static_cast<std::size_t>(o.memory_limit),
                           .orphan_timeout = std::chrono::seconds{o.orphan_timeout_s}, .trace = trace}};
   tunstack::interface_config config{.ipv4 = o.addr};
   if (o.addr6) config.ipv6.push_back(*o.addr6);

@@ -444,6 +444,15 @@ parse_result parse(const std::vector<std::string>& args, const std::string& prog
       ->capture_default_str()
       ->type_name("SECONDS")
       ->check(quiet(CLI::Range(0, 86400)));
+  app.add_option("--memory-limit", o.memory_limit,
+                 "The most memory the stack's buffers may take (received and not read, queued "
+                 "to send, out of order), in BYTES with k, M or G (1024s): above it, connections "
+                 "holding more than 16 KiB take no more data and write no more until the total "
+                 "is below again, and out-of-order data is dropped, so a new small exchange is "
+                 "still served. 0: no limit")
+      ->default_str("1G")
+      ->type_name("BYTES")
+      ->transform(quiet(CLI::AsSizeValue(false)));
   // Services.
   bool no_echo = false, no_discard = false, no_http = false;
   std::string www;

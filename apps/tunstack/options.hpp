@@ -31,6 +31,7 @@ struct options {
   bool offload = true;             ///< TUN offloads (off with --no-offload, --pcap, impairments)
   unsigned busy_poll_us = 0;       ///< --busy-poll: microseconds of reading before sleeping
   unsigned orphan_timeout_s = 60;  ///< --orphan-timeout: seconds a closed connection may stall
+  std::uint64_t memory_limit = std::uint64_t{1} << 30;  ///< --memory-limit: bytes of lwIP buffers (0: none)
   int verbosity = 0;               ///< 0..2 (-v, -vv)
   bool timestamps = true;          ///< date and time at the start of each log line on stderr
 

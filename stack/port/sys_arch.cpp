@@ -165,7 +165,12 @@ bool g_input_coalesced = false;
 std::uint64_t tunstack::port::listen_drops() noexcept { return g_listen_drops; }
 void tunstack::port::set_input_coalesced(bool coalesced) noexcept { g_input_coalesced = coalesced; }
 
-extern "C" err_t tunstack_port_tcp_inpacket(struct tcp_pcb* pcb, struct tcp_hdr* hdr) {
+extern "C" err_t tunstack_port_tcp_inpacket(struct tcp_pcb* pcb, struct tcp_hdr* hdr, struct pbuf* p) {
+  // Over the memory ceiling a data segment may be dropped unread (the peer sends it again).
+  if (pcb != nullptr && hdr != nullptr && p != nullptr && p->tot_len > 0 && pcb->state >= ESTABLISHED &&
+      g_hooks.admit_data != nullptr && !g_hooks.admit_data(g_hooks.context, pcb, hdr->seqno, p->tot_len)) {
+    return ERR_MEM;
+  }
   // A super-packet is many full-sized segments, and a receiver should acknowledge at least
   // every second one (RFC 9293 3.8.6.3, RFC 5681 4.2); lwIP counts it as one and would delay
   // its ACK. With TF_ACK_DELAY already set, lwIP's tcp_ack() after the data sends it at once.

@@ -20,19 +20,20 @@ u32_t tunstack_port_tcp_isn(const ip_addr_t* local_ip, u16_t local_port,
  * destination as usual. */
 struct netif;
 struct netif* tunstack_port_route_ip4_src(const ip4_addr_t* src, const ip4_addr_t* dest);
-/* Sees every TCP segment lwIP matched to a pcb, before lwIP handles it; always ERR_OK (the
- * segment goes on). A super-packet's connection is made to ACK it at once. For a SYN to a listener whose backlog is used up (the half-open
+/* Sees every TCP segment lwIP matched to a pcb, before lwIP handles it; ERR_OK lets it go on,
+ * anything else drops it (a data segment over the memory ceiling, see stack_options::memory_limit). A super-packet's connection is made to ACK it at once. For a SYN to a listener whose backlog is used up (the half-open
  * connections, at most 255 in lwIP's u8, or 0 while the acceptor's queue is full), the
  * listener may make room (tcp_acceptor.cpp); otherwise lwIP drops the SYN and this counts it. */
 struct tcp_pcb;
 struct tcp_hdr;
-err_t tunstack_port_tcp_inpacket(struct tcp_pcb* pcb, struct tcp_hdr* hdr);
+struct pbuf;
+err_t tunstack_port_tcp_inpacket(struct tcp_pcb* pcb, struct tcp_hdr* hdr, struct pbuf* p);
 #ifdef __cplusplus
 }
 #endif
 
 #define LWIP_HOOK_TCP_ISN(local_ip, local_port, remote_ip, remote_port) \
   tunstack_port_tcp_isn((local_ip), (local_port), (remote_ip), (remote_port))
-#define LWIP_HOOK_TCP_INPACKET_PCB(pcb, hdr, optlen, opt1len, opt2, p) tunstack_port_tcp_inpacket((pcb), (hdr))
+#define LWIP_HOOK_TCP_INPACKET_PCB(pcb, hdr, optlen, opt1len, opt2, p) tunstack_port_tcp_inpacket((pcb), (hdr), (p))
 
 #endif /* TUNSTACK_HOOKS_H */

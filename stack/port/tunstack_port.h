@@ -7,6 +7,7 @@
 #ifndef TUNSTACK_PORT_H
 #define TUNSTACK_PORT_H
 
+#include <cstddef>
 #include <cstdint>
 
 struct tcp_pcb;
@@ -26,6 +27,9 @@ struct hooks {
   /// A SYN reached @p listener while lwIP's backlog (its half-open count) is used up; true if
   /// room was made for it (lwIP then takes it), false to let lwIP drop it (counted).
   bool (*listen_full)(void* context, struct tcp_pcb* listener) = nullptr;
+  /// A data segment (@p length bytes of payload, sequence number @p seqno) arrived for @p pcb:
+  /// false to drop it unread, as when the memory ceiling is reached (stack_options::memory_limit).
+  bool (*admit_data)(void* context, struct tcp_pcb* pcb, std::uint32_t seqno, std::size_t length) = nullptr;
   void* context = nullptr;
 };
 

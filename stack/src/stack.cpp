@@ -235,6 +235,9 @@ void stack_impl::start() {
     static_cast<stack_impl*>(self)->log(log_level::trace, std::string{"lwip: "} + line);
   };
   hooks.listen_full = [](void*, struct tcp_pcb* listener) { return tcp_listener_make_room(listener); };
+  hooks.admit_data = [](void* self, struct tcp_pcb* pcb, std::uint32_t seqno, std::size_t length) {
+    return static_cast<stack_impl*>(self)->admit_data(pcb, seqno, length);
+  };
   port::install(hooks);
   listen_drops_at_start_ = port::listen_drops();
   if (options_.seed) port::seed_random(*options_.seed);
@@ -386,6 +389,43 @@ std::uint32_t stack_impl::now_ms() const noexcept {
   return static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::milliseconds>(now_ns()).count());
 }
 
+// The memory ceiling. lwIP's heap and pools both come from malloc (MEM_LIBC_MALLOC,
+// MEMP_MEM_MALLOC), so lwip_stats.mem.used is all of its memory: received data not read yet,
+// send queues, out-of-order queues, pcbs, each counted as allocated.
+bool stack_impl::over_memory_limit() noexcept {
+  if (options_.memory_limit == 0 || lwip_stats.mem.used <= options_.memory_limit) {
+    prune_done_ = false;
+    return false;
+  }
+  // Once per episode above the limit (and at most every 100 ms): empty the out-of-order queues,
+  // the memory that is cheapest to give up (the peers send it again) and that a peer can fill
+  // on many connections without ever letting the application read.
+  const std::uint32_t now = now_ms();
+  if (!prune_done_ || now - last_prune_ms_ >= 100) {
+    prune_done_ = true;
+    last_prune_ms_ = now;
+    for (tcp_pcb* p = tcp_active_pcbs; p != nullptr; p = p->next) {
+      if (p->ooseq != nullptr) {
+        tcp_free_ooseq(p);
+        ++ooseq_pruned_;
+      }
+    }
+  }
+  return true;
+}
+
+bool stack_impl::admit_data(tcp_pcb* pcb, std::uint32_t seqno, std::size_t length) noexcept {
+  if (!over_memory_limit()) return true;
+  // Above the limit: no new out-of-order data, and no more in-order data for a connection that
+  // holds more than its floor unread (received, not yet consumed by the application).
+  const std::size_t unread = TCP_WND_MAX(pcb) > pcb->rcv_wnd ? TCP_WND_MAX(pcb) - pcb->rcv_wnd : 0;
+  if (seqno != pcb->rcv_nxt || unread + length > memory_share_floor) {
+    ++segments_shed_;
+    return false;
+  }
+  return true;
+}
+
 void stack_impl::run_due_timers() {
   sys_check_timeouts();
   ++timer_runs_;
@@ -484,6 +524,12 @@ stack_stats stack_impl::stats() const {
   s.memory.heap_used = lwip_stats.mem.used;
   s.memory.heap_max = lwip_stats.mem.max;
   s.memory.heap_err = lwip_stats.mem.err;
+  s.memory.limit = options_.memory_limit;
+  s.memory.over_limit = options_.memory_limit != 0 && lwip_stats.mem.used > options_.memory_limit;
+  s.memory.segments_shed = segments_shed_;
+  s.memory.writes_held = writes_held_;
+  s.memory.ooseq_pruned = ooseq_pruned_;
+  s.memory.received_compacted = received_compacted_;
   for (std::size_t i = 0; i < MEMP_MAX; ++i) {
     const stats_mem* pool = lwip_stats.memp[i];
     if (pool == nullptr) continue;

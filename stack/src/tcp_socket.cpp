@@ -363,6 +363,12 @@ void tcp_connection::try_write() {
   // every write at 64 KiB although TCP_SND_BUF is larger.
   std::size_t room = pcb_->snd_buf;
   if (tcp_sndqueuelen(pcb_) >= TCP_SND_QUEUELEN) room = 0;
+  // Above the memory ceiling a connection with more than its floor queued waits (for ACKs, or
+  // the poll fallback) until the total is below it again (stack_options::memory_limit).
+  if (room > 0 && TCP_SND_BUF - pcb_->snd_buf > stack_impl::memory_share_floor && stack_.over_memory_limit()) {
+    room = 0;
+    stack_.note_write_held();
+  }
   const std::size_t total = write_->buffers.total_size();
   std::size_t written = 0;
   err_t failure = ERR_OK;
@@ -573,6 +579,23 @@ void tcp_connection::on_stack_shutdown() noexcept {
 
 // ---- lwIP callbacks -----------------------------------------------------------------------
 
+// Received data waits here until the application reads it, counted against the memory limit as
+// allocated: a segment of a few bytes in a pool pbuf (1.6 KB) is copied into a buffer of its
+// size, so that a peer sending tiny segments cannot make each byte cost a kilobyte or more.
+pbuf* tcp_connection::compact(pbuf* p) noexcept {
+  std::size_t real = 0;
+  for (const pbuf* q = p; q != nullptr; q = q->next) {
+    real += sizeof(pbuf) + (pbuf_match_allocsrc(q, PBUF_TYPE_ALLOC_SRC_MASK_STD_MEMP_PBUF_POOL) ? PBUF_POOL_BUFSIZE : q->len);
+  }
+  if (real < 4 * (p->tot_len + sizeof(pbuf))) return p;
+  pbuf* small = pbuf_alloc(PBUF_RAW, p->tot_len, PBUF_RAM);
+  if (small == nullptr) return p;
+  pbuf_copy(small, p);
+  pbuf_free(p);
+  stack_.note_received_compacted();
+  return small;
+}
+
 err_t tcp_connection::on_recv(pbuf* p, err_t err) {
   if (p == nullptr) {
     // FIN: the peer has sent everything (RFC 9293 3.10.7.4, eighth step).
@@ -599,6 +622,7 @@ err_t tcp_connection::on_recv(pbuf* p, err_t err) {
     acknowledge(n);
     return ERR_OK;
   }
+  p = compact(p);
   received_bytes_ += p->tot_len;
   received_.push_back(p);
   try_read();

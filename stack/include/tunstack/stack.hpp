@@ -61,6 +61,14 @@ struct stack_options {
   /// kernel's wake-up of a sleeping reader for each packet, and the reader its latency (see
   /// bench/README.md for what it buys). Real time, also with the manual clock. Default: 0 (off).
   std::chrono::microseconds busy_poll{0};
+  /// The most memory lwIP's buffers may take (everything received and not yet read, the send
+  /// queues, out-of-order data, counted as the buffers really take it), in bytes. Above it the
+  /// stack sheds load: out-of-order queues are emptied and new out-of-order data dropped, and a
+  /// connection that already holds more than 16 KiB unread (or unsent) takes no more data in
+  /// (its segments are dropped unread; the peer sends them again later) and writes no more,
+  /// until the total is below the limit again. A connection with less goes on, so a new, small
+  /// exchange is still served. 0: no limit. Default: 0; the tunstack program sets 1 GiB.
+  std::size_t memory_limit = 0;
   /// A connection the application has closed, whose queued data and FIN the peer acknowledges
   /// nothing of for this long, is reset (lwIP patch 0014): a peer that keeps its window closed
   /// and answers every probe cannot hold it, and its send buffer, forever. Progress, however

@@ -54,9 +54,15 @@ struct memory_stats {
     std::uint64_t max = 0;   ///< most ever in use at once
     std::uint64_t err = 0;   ///< failed allocations
   };
-  std::uint64_t heap_used = 0;
+  std::uint64_t heap_used = 0;  ///< all of lwIP's memory: its heap and pools come from malloc
   std::uint64_t heap_max = 0;
   std::uint64_t heap_err = 0;
+  std::uint64_t limit = 0;             ///< stack_options::memory_limit (0: none)
+  bool over_limit = false;             ///< heap_used is above the limit now
+  std::uint64_t segments_shed = 0;     ///< data segments dropped unread over the limit
+  std::uint64_t writes_held = 0;       ///< writes made to wait over the limit
+  std::uint64_t ooseq_pruned = 0;      ///< out-of-order queues emptied over the limit
+  std::uint64_t received_compacted = 0;  ///< small received segments copied into buffers of their size
   std::vector<pool> pools;
 };
 

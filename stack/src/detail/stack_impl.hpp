@@ -60,6 +60,16 @@ class stack_impl : public std::enable_shared_from_this<stack_impl> {
 
   asio::io_context& io() noexcept { return io_; }
   bool io_stopped() const noexcept { return io_.stopped(); }
+
+  // The memory ceiling (stack_options::memory_limit). A connection holding less than this
+  // (unread, or unsent) goes on over the limit, so that a small exchange is still served.
+  static constexpr std::size_t memory_share_floor = 16 * 1024;
+  /// True while lwIP's memory is above the limit.
+  bool over_memory_limit() noexcept;
+  /// The lwIP hook's question: may this data segment in? (See tunstack_port.h.)
+  bool admit_data(tcp_pcb* pcb, std::uint32_t seqno, std::size_t length) noexcept;
+  void note_write_held() noexcept { ++writes_held_; }
+  void note_received_compacted() noexcept { ++received_compacted_; }
   /// True if @p context (see context_of) is the io_context this stack runs on.
   bool runs_on(const asio::execution_context* context) const noexcept { return context == &io_; }
   const stack_options& options() const noexcept { return options_; }
@@ -213,6 +223,9 @@ class stack_impl : public std::enable_shared_from_this<stack_impl> {
 
   asio::io_context& io_;
   stack_options options_;
+  std::uint64_t segments_shed_ = 0, writes_held_ = 0, ooseq_pruned_ = 0, received_compacted_ = 0;
+  std::uint32_t last_prune_ms_ = 0;
+  bool prune_done_ = false;  // in this episode over the limit
   asio::steady_timer timer_;
   bool timer_armed_ = false;
   std::chrono::steady_clock::time_point timer_due_{};

@@ -104,6 +104,7 @@ class tcp_connection final : public std::enable_shared_from_this<tcp_connection>
   // lwIP's callbacks (static trampolines in tcp_socket.cpp forward here).
   friend struct tcp_callbacks;
   err_t on_recv(pbuf* p, err_t err);
+  pbuf* compact(pbuf* p) noexcept;
   err_t on_sent(u16_t len);
   void on_error(err_t err);
   err_t on_connected(err_t err);
