@@ -4,7 +4,9 @@
 // services do, so that the same clients measure both; nothing here is tuned beyond what an
 // ordinary epoll server does (non-blocking sockets, TCP_NODELAY, a backlog of SOMAXCONN).
 //
-// Usage: tunstack-bench-kserver [--echo PORT] [--discard PORT]
+// Usage: tunstack-bench-kserver [--echo PORT] [--discard PORT] [--congestion NAME]
+// --congestion sets the TCP congestion control of its connections (TCP_CONGESTION; with
+// CAP_NET_ADMIN any the kernel has, e.g. cubic where the machine's default is bbr).
 // Prints "ready" on stdout when listening; runs until killed.
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -38,6 +40,8 @@ struct connection {
   std::exit(1);
 }
 
+const char* congestion = nullptr;  // --congestion: inherited by the accepted connections
+
 int listen_on(int type, std::uint16_t port) {
   const int fd = ::socket(AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) die("socket");
@@ -47,6 +51,10 @@ int listen_on(int type, std::uint16_t port) {
   a.sin_family = AF_INET;
   a.sin_port = htons(port);
   a.sin_addr.s_addr = htonl(INADDR_ANY);
+  if (type == SOCK_STREAM && congestion != nullptr &&
+      ::setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, congestion, std::strlen(congestion)) != 0) {
+    die("setsockopt TCP_CONGESTION (--congestion)");
+  }
   if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) die("bind");
   if (type == SOCK_STREAM && ::listen(fd, SOMAXCONN) != 0) die("listen");
   return fd;
@@ -179,8 +187,9 @@ int main(int argc, char** argv) {
     const std::string a = argv[i];
     if (a == "--echo") echo_port = static_cast<std::uint16_t>(std::atoi(argv[i + 1]));
     else if (a == "--discard") discard_port = static_cast<std::uint16_t>(std::atoi(argv[i + 1]));
+    else if (a == "--congestion") congestion = argv[i + 1];
     else {
-      std::fprintf(stderr, "usage: %s [--echo PORT] [--discard PORT]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--echo PORT] [--discard PORT] [--congestion NAME]\n", argv[0]);
       return 2;
     }
   }
