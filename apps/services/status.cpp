@@ -130,7 +130,8 @@ json status::snapshot(const connection_page& page) const {
                           {"ooseq_compacted", s.tcp_defense.ooseq_compacted},
                           {"syncookies_sent", s.tcp_defense.syncookies_sent},
                           {"syncookies_accepted", s.tcp_defense.syncookies_accepted},
-                          {"syncookies_rejected", s.tcp_defense.syncookies_rejected}};
+                          {"syncookies_rejected", s.tcp_defense.syncookies_rejected},
+                          {"orphans_reset", s.tcp_defense.orphans_reset}};
 
   json interfaces = json::array();
   for (const auto& i : s.interfaces) {
@@ -537,8 +538,9 @@ std::string status::prometheus(const json& m) {
     o << "tunstack_tcp_loss_events_total{event=\"" << k << "\"} " << m["tcp_loss"][k].dump() << '\n';
   }
   family("tunstack_tcp_defense_events_total", "counter",
-         "What TCP refused or dropped against hostile peers: out-of-order segments, SYN cookies.");
-  for (const char* k : {"ooseq_dropped", "ooseq_compacted", "syncookies_sent", "syncookies_accepted", "syncookies_rejected"}) {
+         "What TCP refused or dropped against hostile peers: out-of-order segments, SYN cookies, orphans reset.");
+  for (const char* k : {"ooseq_dropped", "ooseq_compacted", "syncookies_sent", "syncookies_accepted", "syncookies_rejected",
+                        "orphans_reset"}) {
     o << "tunstack_tcp_defense_events_total{event=\"" << k << "\"} " << m["tcp_defense"][k].dump() << '\n';
   }
 

@@ -546,6 +546,7 @@ stack_stats stack_impl::stats() const {
   s.tcp_defense.syncookies_sent = tcp_defense_stats.syncookies_sent;
   s.tcp_defense.syncookies_accepted = tcp_defense_stats.syncookies_accepted;
   s.tcp_defense.syncookies_rejected = tcp_defense_stats.syncookies_rejected;
+  s.tcp_defense.orphans_reset = tcp_defense_stats.orphans_reset;
   return s;
 }
 

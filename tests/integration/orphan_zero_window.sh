@@ -86,5 +86,13 @@ verdict() {
 }
 verdict echo "$ECHO_PEER" "$echo_gone" "$echo_row"
 verdict http "$HTTP_PEER" "$http_gone" "$http_row"
+# Both left because the orphan timeout reset them, and the counters say so.
+stats_json >"$WORK/now.json" || fail "GET /stats.json failed"
+reset=$(jq '.tcp_defense.orphans_reset' "$WORK/now.json")
+if [ "$reset" = 2 ]; then
+  log "ok: tcp_defense.orphans_reset is 2"
+else
+  failed "tcp_defense.orphans_reset is $reset after the two orphans left, expected 2"
+fi
 kernel_silent
 finish

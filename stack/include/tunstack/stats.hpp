@@ -123,13 +123,15 @@ struct stack_stats {
     std::uint64_t probes = 0;       ///< tail loss probes sent (RFC 8985)
     std::uint64_t retransmitted_segments = 0;
   } tcp_loss;
-  /// What TCP refused or dropped to protect itself from its peers (lwIP patches 0011, 0013).
+  /// What TCP refused or dropped to protect itself from its peers (lwIP patches 0011, 0013,
+  /// 0014).
   struct tcp_defense_counters {
     std::uint64_t ooseq_dropped = 0;     ///< out-of-order segments dropped: the queue was full
     std::uint64_t ooseq_compacted = 0;   ///< small out-of-order segments copied into small buffers
     std::uint64_t syncookies_sent = 0;   ///< SYNs answered with a SYN cookie (backlog full)
     std::uint64_t syncookies_accepted = 0;  ///< connections a returned cookie made
     std::uint64_t syncookies_rejected = 0;  ///< ACKs to a listener with a wrong or stale cookie
+    std::uint64_t orphans_reset = 0;  ///< closed connections reset after stack_options::orphan_timeout
   } tcp_defense;
 };
 
