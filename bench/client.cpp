@@ -49,7 +49,7 @@ using clock_type = std::chrono::steady_clock;
 
 struct settings {
   std::string workload;
-  std::string host = "10.0.3.50";
+  std::string host;  // no default: bench/run says which namespace's address to load
   std::uint16_t port = 7;
   double duration = 3;
   std::size_t count = 10000;
@@ -369,11 +369,23 @@ void conns(const settings& s) {
 
 }  // namespace
 
+constexpr const char* usage =
+    "usage: tunstack-bench-client udp_rr|tcp_rr|tcp_crr|upload|duplex|conns --host A.B.C.D [options]\n"
+    "  bench/run starts it inside its client namespace; the options are listed at the top of\n"
+    "  bench/client.cpp";
+
 int main(int argc, char** argv) {
-  if (argc < 2) fail("usage: tunstack-bench-client udp_rr|tcp_rr|tcp_crr|upload|duplex|conns [options]");
+  for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]) == "--help" || std::string(argv[i]) == "-h") {
+      std::puts(usage);
+      return 0;
+    }
+  }
+  if (argc < 2) fail(usage);
   settings s;
   s.workload = argv[1];
-  for (int i = 2; i + 1 < argc; i += 2) {
+  for (int i = 2; i < argc; i += 2) {
+    if (i + 1 >= argc) fail(std::string("option ") + argv[i] + " needs a value");
     const std::string o = argv[i], v = argv[i + 1];
     if (o == "--host") s.host = v;
     else if (o == "--port") s.port = static_cast<std::uint16_t>(std::stoi(v));
@@ -386,6 +398,7 @@ int main(int argc, char** argv) {
     else if (o == "--max-outstanding") s.max_outstanding = std::stoul(v);
     else fail("unknown option " + o);
   }
+  if (s.host.empty()) fail(std::string("--host is required (the address to load, inside a test namespace)\n") + usage);
   if (s.workload == "udp_rr") udp_rr(s);
   else if (s.workload == "tcp_rr") tcp_rr(s);
   else if (s.workload == "tcp_crr") tcp_crr(s);
